@@ -1,0 +1,290 @@
+/*
+ * gl_layout.h - every layout, constant and macro of Glimmer's assembly, once.
+ *
+ * Included (through cpp) by every .S file.  Nothing here emits code except the
+ * macros; the numbers are the single definition of the heap's memory format.
+ *
+ * ------------------------------------------------------------------------
+ * Block header (8 bytes, at an address = 8 mod 16, user pointer = header + 8)
+ *
+ *   63     62      61    60    59 ............ 20 19..17  16         15 ... 0
+ *  +------+-------+-----+-----+------------------+-------+-----------+--------+
+ *  |LARGE |CACHED |FREE |FENCE|  block size (multiple of 16)  << 16  |PREV_FREE|  tag  |
+ *  +------+-------+-----+-----+------------------+-------+-----------+--------+
+ *
+ *   tag        = (header address XOR heap key) & 0xffff.  It sits in the lowest
+ *                bytes, which a forward overflow from the block before hits first,
+ *                so any overflow that reaches the size also breaks the tag.
+ *   size       = whole block, header included; in bits 20..59 as (size << 16).
+ *   PREV_FREE  = the block before this one is free (its footer is valid).
+ *   w >> 20    = size/16 when no high flag is set: the small class, and a
+ *                number > 63 for fenceposts, free, cached and large blocks, so
+ *                one compare accepts exactly "in-use small block".
+ *
+ * Free block:  [hdr][next ^ linkkey][prev ^ linkkey] ... [footer = size]
+ * Cached block (recently-freed cache): header with CACHED set, contents
+ *              untouched; the pointer lives in the heap's cache stack.
+ * ------------------------------------------------------------------------
+ * Segment (SEG_SIZE bytes, SEG_SIZE-aligned)
+ *
+ *   +0   segment header (SEG_*)
+ *   +56  start fencepost: header, size 16, FENCE (never free)
+ *   +72  first block ...                      ... last block
+ *   +SEG_SIZE-8  end fencepost: header, size 0, FENCE (+PREV_FREE)
+ * ------------------------------------------------------------------------
+ */
+#ifndef GL_LAYOUT_H
+#define GL_LAYOUT_H
+
+/* ---- blocks -------------------------------------------------------------- */
+#define HDR_TAG_MASK        0xffff
+#define HDR_PREV_FREE       0x10000          /* bit 16 */
+#define HDR_SIZE_SHIFT      16
+#define HDR_CLASS_SHIFT     20               /* w >> 20 == size/16 for plain in-use blocks */
+#define HDR_FENCE_BIT       60
+#define HDR_FREE_BIT        61
+#define HDR_CACHED_BIT      62
+#define HDR_LARGE_BIT       63
+/* the same flags as bits of the header's top byte (offset 7) */
+#define HDR_B7_FENCE        0x10
+#define HDR_B7_FREE         0x20
+#define HDR_B7_CACHED       0x40
+#define HDR_B7_LARGE        0x80
+
+#define ALIGNMENT           16
+#define MIN_BLOCK           32               /* header + next + prev + footer */
+#define SMALL_MIN_CLASS     2
+#define SMALL_MAX_CLASS     63               /* classes 2..63: blocks of 32..1008 bytes */
+#define SMALL_MAX_BLOCK     1008
+#define SMALL_MAX_REQUEST   1000             /* SMALL_MAX_BLOCK - 8 */
+#define CACHE_MAX           8                /* recently-freed blocks per class, at most */
+#define CACHE_DEFAULT       8
+#define DEPTH_DEFAULT       16
+
+/* bins: 0..63 exact small classes (index = class), 64..127 range bins */
+#define NBINS               128
+#define RANGE_BIN0          64
+#define RANGE_MIN_BLOCK     1024             /* range bin 64 starts here */
+#define RANGE_FL_MIN        10               /* log2(RANGE_MIN_BLOCK) */
+#define RANGE_SL_SHIFT      2                /* 4 sub-bins per power of two */
+
+/* large blocks: a mapping of their own */
+#define LARGE_MIN_REQUEST   (1 << 20)        /* requests of 1 MiB and more */
+#define MAX_REQUEST         ((1 << 44) - (1 << 20))   /* GL_MAX_SIZE */
+
+/* ---- segments ------------------------------------------------------------ */
+#define SEG_SHIFT           22
+#define SEG_SIZE            (1 << SEG_SHIFT) /* 4 MiB */
+#define SEG_OFFSET_MASK     (SEG_SIZE - 1)
+#define SEG_MAGIC           0                /* segment address XOR heap secret */
+#define SEG_HEAP            8                /* owning (owned) heap */
+#define SEG_NEXT            16               /* heap's segment list */
+#define SEG_PREV            24
+#define SEG_START_FENCE     56
+#define SEG_FIRST           72               /* first block header */
+#define SEG_END_FENCE       (SEG_SIZE - 8)
+#define SEG_USABLE          (SEG_SIZE - 80)  /* bytes between the fenceposts */
+#define START_FENCE_SIZE    16
+/* fast-path registry entry for a segment: what (hdr ror 4) >> 18 gives for a
+ * 16-aligned user pointer inside it: segment number | 1 << 45 */
+#define SEGTAB_ALIGN_BIT    45
+#define SEGTAB_ENTRIES      256
+
+/* ---- large blocks: a descriptor just below the user pointer -------------- */
+#define LG_MAGIC            (-64)            /* user pointer XOR heap secret */
+#define LG_BASE             (-56)            /* mapping address */
+#define LG_LEN              (-48)            /* mapping length */
+#define LG_NEXT             (-40)            /* heap's large list (user pointers) */
+#define LG_PREV             (-32)
+#define LG_USABLE           (-24)            /* usable bytes from the user pointer */
+#define LG_HDR              (-8)             /* header word: tag | usable << 16 | LARGE */
+#define LG_DESC_SIZE        64
+
+/* ---- a hash set of 8-byte keys (segment numbers, large user pointers) ---- */
+#define SET_TABLE           0                /* mmapped array of keys, 0 = empty */
+#define SET_SHIFT           8                /* 64 - log2(capacity) */
+#define SET_COUNT           16
+#define SET_CAP             24
+#define SET_SIZE            32
+#define SET_INITIAL_CAP     512
+#define HASH_MULT           0x9E3779B97F4A7C15
+
+/* ---- the heap ------------------------------------------------------------ */
+/* fast-path fields first: what gl_heap_malloc/gl_heap_free read */
+#define H_CNT               0                /* u8[64]  blocks in each class's cache stack */
+#define H_CLASS_OF          64               /* u8[128] class of granule (size + 7) >> 3 */
+#define H_KEY               192              /* tag key (low 16 bits used) */
+#define H_LIMIT             200              /* u32: cache stack limit; 0 = no fast free */
+#define H_FLAGS             204              /* u32: HF_* */
+#define H_HITS              208              /* cache hits */
+#define H_INNER             216              /* locked heap: its owned heap */
+#define H_SEGTAB            224              /* u64[256] direct-mapped segment registry */
+#define H_STACK             2272             /* u64[64][8] cache stacks: (class*8 + i)*8 */
+#define H_BINS              6368             /* {next,prev}[128]: bin sentinels */
+#define H_BITMAP            8416             /* u64[2]: word 0 small classes, word 1 range bins */
+/* slow-path fields */
+#define H_LOCK              8448             /* spinlock word (locked heaps) */
+#define H_MAGIC             8456             /* HEAP_MAGIC ^ heap address while live */
+#define H_TOP               8464             /* top (wilderness) block header, 0 = none */
+#define H_TOP_CLEAN         8472             /* memory at and above this in the top segment is untouched */
+#define H_SEG_LIST          8480             /* first segment */
+#define H_LARGE_LIST        8488             /* first large block (user pointer) */
+#define H_DEPTH             8496             /* max search depth */
+#define H_LAST_ERROR        8504             /* last GL_E_* */
+#define H_SECRET            8512             /* 64-bit secret for segment/large magics */
+#define H_LINK_KEY          8520             /* free-list link encoding key */
+#define H_SEGSET            8528             /* SET_SIZE: all segments, by number */
+#define H_LARGESET          8560             /* SET_SIZE: all large blocks, by user pointer */
+/* statistics */
+#define H_LIVE_BYTES        8592             /* usable bytes of in-use blocks, cached ones included */
+#define H_LIVE_BLOCKS       8600
+#define H_PEAK_LIVE         8608
+#define H_FOOTPRINT         8616
+#define H_PEAK_FOOTPRINT    8624
+#define H_NSEG              8632
+#define H_NLARGE            8640
+#define H_FREE_BYTES        8648             /* bytes of free blocks in segments, top included */
+#define H_SEARCH_STEPS      8656
+#define H_OS_MAPS           8664
+#define H_OS_UNMAPS         8672
+#define H_OS_ADVISES        8680
+#define H_ERRORS            8688             /* u64[8]: errors[k] counts status -k */
+#define H_CLASS_LIVE        8752             /* u64[64]: in-use blocks per class, cached included */
+#define H_STRUCT_END        9264
+#define HEAP_MAP_SIZE       12288            /* the heap struct's own mapping */
+#define LOCKED_MAP_SIZE     4096             /* a locked heap's front struct */
+
+#define HF_LOCKED           1                /* front of a locked heap: H_INNER is the owned heap */
+#define HF_NO_CACHE         2
+#define HEAP_MAGIC          0x476c696d6d657248   /* "Glimmer H" */
+
+/* ---- public structs (glimmer.h), byte offsets ---------------------------- */
+#define OPT_FLAGS           0
+#define OPT_DEPTH           8
+#define OPT_CACHE_LIMIT     16
+#define OPT_DISABLE_CACHE   24
+#define OPT_RESERVED        32               /* 4 words, must be zero */
+
+#define ST_LIVE_BYTES       0
+#define ST_LIVE_BLOCKS      8
+#define ST_PEAK_LIVE        16
+#define ST_FOOTPRINT        24
+#define ST_PEAK_FOOTPRINT   32
+#define ST_SEGMENTS         40
+#define ST_LARGE_BLOCKS     48
+#define ST_FREE_BYTES       56
+#define ST_CACHED_BLOCKS    64
+#define ST_CACHE_HITS       72
+#define ST_SEARCH_STEPS     80
+#define ST_OS_MAPS          88
+#define ST_OS_UNMAPS        96
+#define ST_OS_ADVISES       104
+#define ST_ERRORS           112              /* u64[8] */
+#define ST_CLASS_LIVE       176              /* u64[64] */
+#define ST_SIZE             688
+
+#define CR_CODE             0
+#define CR_ADDRESS          8
+#define CR_DETAIL           16
+#define CR_BLOCKS           24
+
+#define BI_ADDRESS          0
+#define BI_SIZE             8
+#define BI_STATE            16
+#define BI_CURSOR           24               /* u64[3] */
+
+/* status codes (glimmer.h) */
+#define GL_OK               0
+#define GL_E_DOUBLE_FREE    (-1)
+#define GL_E_NOT_OURS       (-2)
+#define GL_E_CORRUPT        (-3)
+#define GL_E_NOMEM          (-4)
+#define GL_E_SIZE           (-5)
+#define GL_E_ALIGN          (-6)
+#define GL_E_BAD_HEAP       (-7)
+
+/* ---- Linux system calls ------------------------------------------------- */
+#define SYS_mmap            9
+#define SYS_munmap          11
+#define SYS_madvise         28
+#define SYS_sched_yield     24
+#define SYS_getrandom       318
+#define PROT_RW             3
+#define MAP_PRIVATE_ANON    0x22
+#define MADV_DONTNEED       4
+#define PAGE_SIZE           4096
+
+/* ---- assembler macros ---------------------------------------------------- */
+#ifdef __ASSEMBLER__
+
+/* An exported function. */
+#define ENTRY(name)             \
+        .globl name;            \
+        .type name, @function;  \
+        .p2align 4;             \
+name:                           \
+        .cfi_startproc
+
+/* A function shared between Glimmer's files but not exported. */
+#define HIDDEN_ENTRY(name)      \
+        .hidden name;           \
+        ENTRY(name)
+
+#define END(name)               \
+        .cfi_endproc;           \
+        .size name, .-name
+
+/* CFI-annotated push/pop for functions with a frame */
+.macro PUSHQ reg
+        pushq   \reg
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset \reg, 0
+.endm
+.macro POPQ reg
+        popq    \reg
+        .cfi_adjust_cfa_offset -8
+        .cfi_restore \reg
+.endm
+/* save/restore all callee-saved registers (6 pushes + 8 bytes pad = aligned) */
+.macro SAVE_ALL
+        PUSHQ   %rbx
+        PUSHQ   %rbp
+        PUSHQ   %r12
+        PUSHQ   %r13
+        PUSHQ   %r14
+        PUSHQ   %r15
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+.endm
+.macro RESTORE_ALL
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        POPQ    %r15
+        POPQ    %r14
+        POPQ    %r13
+        POPQ    %r12
+        POPQ    %rbp
+        POPQ    %rbx
+.endm
+
+/* dst = block size of header word w (flags and tag dropped) */
+.macro HSIZE w, dst
+        movq    \w, \dst
+        shlq    $4, \dst
+        shrq    $24, \dst
+        shlq    $4, \dst
+.endm
+
+/* dst = header word for a block at addr of size (flags left clear);
+ * tmp is clobbered; heap holds the (owned) heap. */
+.macro MKHDR heap, addr, size, dst, tmp
+        movq    \size, \dst
+        shlq    $HDR_SIZE_SHIFT, \dst
+        movq    \addr, \tmp
+        xorq    H_KEY(\heap), \tmp
+        andq    $HDR_TAG_MASK, \tmp
+        orq     \tmp, \dst
+.endm
+
+#endif /* __ASSEMBLER__ */
+#endif /* GL_LAYOUT_H */
