@@ -154,6 +154,15 @@
 #define HEAP_MAP_SIZE       12288            /* the heap struct's own mapping */
 #define LOCKED_MAP_SIZE     4096             /* a locked heap's front struct */
 
+/* the front of a locked heap: a small struct whose fast-path fields stay
+ * empty, so gl_heap_malloc/free fall to the slow path, which takes the lock
+ * and runs the owned heap H_INNER */
+#define LK_LOCK             2304             /* u32 spinlock word */
+#define LK_MAGIC            2312             /* LOCKED_MAGIC ^ front address while live */
+#define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
+
+#define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */
+#define GL_SMALL_CLASSES_N  64
 #define HF_LOCKED           1                /* front of a locked heap: H_INNER is the owned heap */
 #define HF_NO_CACHE         2
 #define HEAP_MAGIC          0x476c696d6d657248   /* "Glimmer H" */
@@ -234,37 +243,59 @@ name:                           \
         .cfi_endproc;           \
         .size name, .-name
 
+/* A hidden second name for an exported function, so calls from inside the
+ * library bind directly (no PLT) whatever the link flags. */
+#define INTERNAL_ALIAS(name, alias) \
+        .globl alias;           \
+        .hidden alias;          \
+        .set alias, name
+
 /* CFI-annotated push/pop for functions with a frame */
-.macro PUSHQ reg
+.macro CFI_PUSH reg
         pushq   \reg
         .cfi_adjust_cfa_offset 8
         .cfi_rel_offset \reg, 0
 .endm
-.macro POPQ reg
+.macro CFI_POP reg
         popq    \reg
         .cfi_adjust_cfa_offset -8
         .cfi_restore \reg
 .endm
 /* save/restore all callee-saved registers (6 pushes + 8 bytes pad = aligned) */
 .macro SAVE_ALL
-        PUSHQ   %rbx
-        PUSHQ   %rbp
-        PUSHQ   %r12
-        PUSHQ   %r13
-        PUSHQ   %r14
-        PUSHQ   %r15
+        CFI_PUSH   %rbx
+        CFI_PUSH   %rbp
+        CFI_PUSH   %r12
+        CFI_PUSH   %r13
+        CFI_PUSH   %r14
+        CFI_PUSH   %r15
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
 .endm
 .macro RESTORE_ALL
         addq    $8, %rsp
         .cfi_adjust_cfa_offset -8
-        POPQ    %r15
-        POPQ    %r14
-        POPQ    %r13
-        POPQ    %r12
-        POPQ    %rbp
-        POPQ    %rbx
+        CFI_POP    %r15
+        CFI_POP    %r14
+        CFI_POP    %r13
+        CFI_POP    %r12
+        CFI_POP    %rbp
+        CFI_POP    %rbx
+.endm
+
+/*
+ * LOCKED_FORWARD fn: the body of a public entry point called on a front.
+ * Takes the lock, calls fn(inner, same arguments), releases, returns rax/rdx.
+ */
+.macro LOCKED_FORWARD fn
+        CFI_PUSH %rbx
+        movq    %rdi, %rbx
+        call    gl__lock
+        movq    H_INNER(%rbx), %rdi
+        call    \fn
+        movl    $0, LK_LOCK(%rbx)               /* a plain store releases on x86 */
+        CFI_POP %rbx
+        ret
 .endm
 
 /* dst = block size of header word w (flags and tag dropped) */

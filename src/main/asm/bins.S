@@ -1,0 +1,205 @@
+/*
+ * bins.S - the segregated free lists.
+ *
+ * 128 bins, each a circular doubly linked list through a sentinel that lives
+ * in the heap struct (H_BINS), so insertion and removal never branch on
+ * "first" or "last".  Bins 2..63 hold exactly one size each (16 * index);
+ * bins 64..111 are a two-level segregated fit: 4 sub-bins per power of two
+ * from 1 KiB up.  H_BITMAP has one bit per non-empty bin, so the next bin
+ * that can serve a request is one tzcnt away.
+ *
+ * Links are stored XOR H_LINK_KEY, so a use-after-free write cannot plant a
+ * chosen address.  Every link read from a free block is checked before it is
+ * followed: it must be a sentinel or a header slot inside one of the heap's
+ * segments (gl__link_ok), and on unlink the neighbours must point back.
+ */
+#include "gl_layout.h"
+
+        .text
+
+/*
+ * gl__bin_index(size) -> bin
+ *   rdx = block size (multiple of 16, >= 32, < SEG_SIZE).  Returns rax.
+ *   Leaf.  Clobbers rax, rcx.
+ */
+HIDDEN_ENTRY(gl__bin_index)
+        cmpq    $SMALL_MAX_BLOCK, %rdx
+        ja      1f
+        movq    %rdx, %rax
+        shrq    $4, %rax
+        ret
+1:      bsrq    %rdx, %rcx                      /* fl */
+        subl    $RANGE_SL_SHIFT, %ecx
+        movq    %rdx, %rax
+        shrq    %cl, %rax
+        andl    $3, %eax                        /* sl */
+        leal    RANGE_BIN0 - 4 * (RANGE_FL_MIN - RANGE_SL_SHIFT)(%rax,%rcx,4), %eax
+        ret
+END(gl__bin_index)
+
+/*
+ * gl__bin_insert(heap, block, size)
+ *   Pushes a free block (header and footer already written) at the head of
+ *   its bin and marks the bin non-empty.  rdi = heap, rsi = block header,
+ *   rdx = size.  Leaf.  Clobbers rax, rcx, rdx, r8, r9.
+ */
+HIDDEN_ENTRY(gl__bin_insert)
+        call    gl__bin_index
+        movl    %eax, %ecx
+        shrl    $6, %ecx
+        movq    H_BITMAP(%rdi,%rcx,8), %r8
+        btsq    %rax, %r8
+        movq    %r8, H_BITMAP(%rdi,%rcx,8)
+        shlq    $4, %rax
+        leaq    H_BINS-8(%rdi,%rax), %r8        /* sentinel */
+        movq    H_LINK_KEY(%rdi), %r9
+        movq    8(%r8), %rdx                    /* encoded first */
+        movq    %rdx, 8(%rsi)                   /* block.next = first */
+        movq    %r8, %rax
+        xorq    %r9, %rax
+        movq    %rax, 16(%rsi)                  /* block.prev = sentinel */
+        xorq    %r9, %rdx                       /* first */
+        movq    %rsi, %rax
+        xorq    %r9, %rax
+        movq    %rax, 16(%rdx)                  /* first.prev = block */
+        movq    %rax, 8(%r8)                    /* sentinel.next = block */
+        ret
+END(gl__bin_insert)
+
+/*
+ * gl__link_ok(heap, x) -> ZF clear (nz) when x may be followed
+ *   x is a link target read from a free block: it must be a bin sentinel, or
+ *   a header slot (8 mod 16) between the fenceposts of one of the heap's
+ *   segments.  Nothing at x is read.  rdi = heap, rsi = x.
+ *   Returns eax = 1 (ok) or 0.  Clobbers rax, rcx, rdx, r8.
+ */
+HIDDEN_ENTRY(gl__link_ok)
+        leaq    H_BINS-8(%rdi), %rax
+        movq    %rsi, %rcx
+        subq    %rax, %rcx
+        cmpq    $NBINS * 16, %rcx
+        jae     1f
+        testl   $15, %ecx
+        jnz     .Llink_bad
+        movl    $1, %eax
+        ret
+1:      movl    %esi, %ecx
+        andl    $15, %ecx
+        cmpl    $8, %ecx
+        jne     .Llink_bad
+        movl    %esi, %ecx
+        andl    $SEG_OFFSET_MASK, %ecx
+        cmpl    $SEG_FIRST, %ecx
+        jb      .Llink_bad
+        cmpl    $SEG_END_FENCE, %ecx
+        jae     .Llink_bad
+        /* the fast table first, then the full set */
+        movq    %rsi, %rax
+        shrq    $SEG_SHIFT, %rax
+        movzbl  %al, %ecx
+        btsq    $SEGTAB_ALIGN_BIT, %rax
+        cmpq    %rax, H_SEGTAB(%rdi,%rcx,8)
+        je      .Llink_good
+        CFI_PUSH %rdi
+        CFI_PUSH %rsi
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        shrq    $SEG_SHIFT, %rsi
+        leaq    H_SEGSET(%rdi), %rdi
+        call    gl__set_find
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %rsi
+        CFI_POP %rdi
+        testq   %rax, %rax
+        jz      .Llink_bad
+.Llink_good:
+        movl    $1, %eax
+        testl   %eax, %eax
+        ret
+.Llink_bad:
+        xorl    %eax, %eax
+        ret
+END(gl__link_ok)
+
+/*
+ * gl__bin_unlink(heap, block) -> 0, or GL_E_CORRUPT (links broken)
+ *   Removes a free block from its bin; clears the bin's bitmap bit when the
+ *   bin empties.  Checks both neighbours are ours and point back at block
+ *   before writing anything.  rdi = heap, rsi = block header.
+ *   Clobbers rax, rcx, rdx, r8-r11.
+ */
+HIDDEN_ENTRY(gl__bin_unlink)
+        movq    H_LINK_KEY(%rdi), %r11
+        movq    8(%rsi), %r9
+        xorq    %r11, %r9                       /* next */
+        movq    16(%rsi), %r10
+        xorq    %r11, %r10                      /* prev */
+        CFI_PUSH %rsi
+        movq    %r9, %rsi
+        call    gl__link_ok
+        testl   %eax, %eax
+        jz      .Lunlink_bad
+        movq    %r10, %rsi
+        call    gl__link_ok
+        testl   %eax, %eax
+        jz      .Lunlink_bad
+        CFI_POP %rsi
+        movq    H_LINK_KEY(%rdi), %r11
+        movq    16(%r9), %rax
+        xorq    %r11, %rax
+        cmpq    %rsi, %rax                      /* next.prev == block? */
+        jne     .Lunlink_corrupt
+        movq    8(%r10), %rax
+        xorq    %r11, %rax
+        cmpq    %rsi, %rax                      /* prev.next == block? */
+        jne     .Lunlink_corrupt
+        movq    %r9, %rax
+        xorq    %r11, %rax
+        movq    %rax, 8(%r10)                   /* prev.next = next */
+        movq    %r10, %rax
+        xorq    %r11, %rax
+        movq    %rax, 16(%r9)                   /* next.prev = prev */
+        cmpq    %r9, %r10
+        jne     1f
+        /* the bin is empty now: r9 is its sentinel */
+        leaq    H_BINS-8(%rdi), %rax
+        subq    %rax, %r9
+        shrq    $4, %r9
+        movl    %r9d, %ecx
+        shrl    $6, %ecx
+        movq    H_BITMAP(%rdi,%rcx,8), %rax
+        btrq    %r9, %rax
+        movq    %rax, H_BITMAP(%rdi,%rcx,8)
+1:      xorl    %eax, %eax
+        ret
+.Lunlink_bad:
+        CFI_POP %rsi
+.Lunlink_corrupt:
+        movl    $GL_E_CORRUPT, %eax
+        ret
+END(gl__bin_unlink)
+
+/*
+ * gl__bin_drop(heap, bin)
+ *   Forgets a bin whose links are broken: the sentinel points at itself and
+ *   the bitmap bit is cleared.  The blocks in it are lost (leaked), the heap
+ *   stays usable.  rdi = heap, rsi = bin index.  Leaf.  Clobbers rax, rcx, rdx.
+ */
+HIDDEN_ENTRY(gl__bin_drop)
+        movq    %rsi, %rax
+        shlq    $4, %rax
+        leaq    H_BINS-8(%rdi,%rax), %rax
+        movq    %rax, %rdx
+        xorq    H_LINK_KEY(%rdi), %rdx
+        movq    %rdx, 8(%rax)
+        movq    %rdx, 16(%rax)
+        movl    %esi, %ecx
+        shrl    $6, %ecx
+        movq    H_BITMAP(%rdi,%rcx,8), %rax
+        btrq    %rsi, %rax
+        movq    %rax, H_BITMAP(%rdi,%rcx,8)
+        ret
+END(gl__bin_drop)
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,455 @@
+/*
+ * free.S - gl_heap_free: validation, the recently-freed cache, coalescing.
+ *
+ * Fast path (leaf, no frame): the pointer must be 16-aligned and in a
+ * segment of this heap according to the direct-mapped table H_SEGTAB -- one
+ * compare decides both, through (header ror 4) >> 18 -- before anything
+ * behind it is read.  Then the header's tag must match its address, and
+ * header >> 20 must be a small class (any FREE/CACHED/FENCE/LARGE bit makes
+ * it huge).  The block is pushed on its class's cache stack and marked
+ * CACHED.  A full stack, a table miss or any doubt goes to the slow path
+ * with the arguments untouched.
+ *
+ * Slow path: the full registry (gl__classify) decides what the pointer is
+ * without reading foreign memory; misuse is reported, never followed.
+ * A valid block goes to the cache (after flushing a full stack) or to the
+ * coalescer, which merges it with free neighbours found through the
+ * boundary tags (PREV_FREE + footer behind, header ahead), or into the top.
+ */
+#include "gl_layout.h"
+
+        .text
+
+/*
+ * int gl_heap_free(gl_heap *h, void *p)
+ *   rdi = heap, rsi = pointer.  Returns eax = 0, or a negative GL_E_*.
+ *   Fast path clobbers rax, rcx, rdx.
+ */
+ENTRY(gl_heap_free)
+        leaq    -8(%rsi), %rax                  /* header */
+        movq    %rax, %rdx
+        rorq    $4, %rdx
+        shrq    $18, %rdx                       /* segment number | aligned bit */
+        movzbl  %dl, %ecx
+        cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
+        jne     gl__free_slow
+        movq    (%rax), %rdx
+        xorw    %ax, %dx
+        cmpw    H_KEY(%rdi), %dx
+        jne     gl__free_slow
+        shrq    $HDR_CLASS_SHIFT, %rdx          /* class, or huge if flagged */
+        cmpq    $SMALL_MAX_CLASS, %rdx
+        ja      gl__free_slow
+        movzbl  H_CNT(%rdi,%rdx), %ecx
+        cmpl    H_LIMIT(%rdi), %ecx
+        jae     gl__free_slow
+        incb    H_CNT(%rdi,%rdx)
+        leaq    (%rcx,%rdx,8), %rcx
+        movq    %rsi, H_STACK(%rdi,%rcx,8)
+        orb     $HDR_B7_CACHED, 7(%rax)
+        xorl    %eax, %eax
+        ret
+END(gl_heap_free)
+INTERNAL_ALIAS(gl_heap_free, gl__heap_free)
+
+/*
+ * gl__free_slow(heap, p)
+ */
+HIDDEN_ENTRY(gl__free_slow)
+        testl   $HF_LOCKED, H_FLAGS(%rdi)
+        jz      gl__free_owned
+        LOCKED_FORWARD gl__heap_free
+END(gl__free_slow)
+
+/*
+ * gl__classify(heap, p) -> eax = kind, rdx = header, rcx = header word
+ *   Decides what p is without reading memory the heap does not own.
+ *   kind 0: an in-use block in a segment (rdx = its header, rcx = word);
+ *   kind 1: a live large block (rdx = header address p - 8);
+ *   negative: GL_E_NOT_OURS, GL_E_DOUBLE_FREE or GL_E_CORRUPT.
+ *   rdi = owned heap, rsi = p (not NULL).  Clobbers caller-saved registers
+ *   except rdi and rsi.
+ */
+HIDDEN_ENTRY(gl__classify)
+        CFI_PUSH %rdi
+        CFI_PUSH %rsi
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        testl   $15, %esi
+        jnz     .Lcls_not_ours
+        /* a segment of ours? */
+        leaq    -8(%rsi), %rsi
+        shrq    $SEG_SHIFT, %rsi
+        leaq    H_SEGSET(%rdi), %rdi
+        call    gl__set_find
+        movq    16(%rsp), %rdi
+        movq    8(%rsp), %rsi
+        testq   %rax, %rax
+        jz      .Lcls_large
+        leaq    -8(%rsi), %rdx                  /* header */
+        movl    %edx, %eax
+        andl    $SEG_OFFSET_MASK, %eax
+        cmpl    $SEG_FIRST, %eax
+        jb      .Lcls_not_ours
+        cmpl    $SEG_END_FENCE, %eax
+        jae     .Lcls_not_ours
+        movq    (%rdx), %rcx
+        movq    %rcx, %rax
+        xorq    %rdx, %rax
+        xorq    H_KEY(%rdi), %rax
+        testl   $HDR_TAG_MASK, %eax
+        jnz     .Lcls_bad_tag
+        btq     $HDR_FENCE_BIT, %rcx
+        jc      .Lcls_not_ours
+        btq     $HDR_LARGE_BIT, %rcx
+        jc      .Lcls_corrupt
+        btq     $HDR_FREE_BIT, %rcx
+        jc      .Lcls_double
+        btq     $HDR_CACHED_BIT, %rcx
+        jc      .Lcls_double
+        /* the size must stay inside the segment */
+        HSIZE   %rcx, %rax
+        cmpq    $MIN_BLOCK, %rax
+        jb      .Lcls_corrupt
+        movl    %edx, %r8d
+        andl    $SEG_OFFSET_MASK, %r8d
+        addq    %rax, %r8
+        cmpq    $SEG_END_FENCE, %r8
+        ja      .Lcls_corrupt
+        xorl    %eax, %eax
+        jmp     .Lcls_out
+.Lcls_bad_tag:
+        /* Damaged header, or not a block start at all?  Walk the segment's
+         * headers from the first block: if the walk lands on p's header, the
+         * block is real and its header was overwritten. */
+        call    gl__is_block_start
+        movq    16(%rsp), %rdi
+        movq    8(%rsp), %rsi
+        testl   %eax, %eax
+        jnz     .Lcls_corrupt
+        jmp     .Lcls_not_ours
+.Lcls_large:
+        leaq    H_LARGESET(%rdi), %rdi
+        call    gl__set_find
+        movq    16(%rsp), %rdi
+        movq    8(%rsp), %rsi
+        testq   %rax, %rax
+        jz      .Lcls_not_ours
+        call    gl__large_valid                 /* eax = 1 if the descriptor is intact */
+        movq    16(%rsp), %rdi
+        movq    8(%rsp), %rsi
+        testl   %eax, %eax
+        jz      .Lcls_corrupt
+        leaq    -8(%rsi), %rdx
+        movq    (%rdx), %rcx
+        movl    $1, %eax
+        jmp     .Lcls_out
+.Lcls_not_ours:
+        movl    $GL_E_NOT_OURS, %eax
+        jmp     .Lcls_out
+.Lcls_double:
+        movl    $GL_E_DOUBLE_FREE, %eax
+        jmp     .Lcls_out
+.Lcls_corrupt:
+        movl    $GL_E_CORRUPT, %eax
+.Lcls_out:
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %rsi
+        CFI_POP %rdi
+        ret
+END(gl__classify)
+
+/*
+ * gl__is_block_start(heap, p) -> eax = 1 if p - 8 is a block boundary
+ *   Walks the headers of p's segment (which the caller knows is ours) from
+ *   the first block, stopping at any header that fails its tag or size.
+ *   Error path only.  rdi = heap, rsi = p.  Clobbers rax, rcx, rdx, r8, r9.
+ */
+HIDDEN_ENTRY(gl__is_block_start)
+        leaq    -8(%rsi), %r9                   /* target header */
+        movq    %r9, %r8
+        andq    $-SEG_SIZE, %r8
+        leaq    SEG_END_FENCE(%r8), %rdx        /* limit */
+        addq    $SEG_FIRST, %r8                 /* cursor */
+1:      cmpq    %r9, %r8
+        je      .Lbs_yes
+        ja      .Lbs_no
+        cmpq    %rdx, %r8
+        jae     .Lbs_no
+        movq    (%r8), %rax
+        movq    %rax, %rcx
+        xorq    %r8, %rcx
+        xorq    H_KEY(%rdi), %rcx
+        testl   $HDR_TAG_MASK, %ecx
+        jnz     .Lbs_no
+        HSIZE   %rax, %rcx
+        cmpq    $MIN_BLOCK, %rcx
+        jb      .Lbs_no
+        addq    %rcx, %r8
+        jmp     1b
+.Lbs_yes:
+        movl    $1, %eax
+        ret
+.Lbs_no:
+        xorl    %eax, %eax
+        ret
+END(gl__is_block_start)
+
+/*
+ * gl__free_owned(heap, p) -> eax = 0 or GL_E_*
+ *   The slow path of free on an owned heap.  Standard calling convention.
+ */
+HIDDEN_ENTRY(gl__free_owned)
+        testq   %rsi, %rsi
+        jz      .Lfo_null
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        call    gl__classify
+        testl   %eax, %eax
+        js      .Lfo_error
+        jnz     .Lfo_large
+        movq    %rdx, %r13                      /* header */
+        /* small and caching on: push, flushing a full stack first */
+        movq    %rcx, %rax
+        shrq    $HDR_CLASS_SHIFT, %rax
+        cmpq    $SMALL_MAX_CLASS, %rax
+        ja      .Lfo_coalesce
+        cmpl    $0, H_LIMIT(%rbx)
+        je      .Lfo_coalesce
+        movzbl  H_CNT(%rbx,%rax), %ecx
+        cmpl    H_LIMIT(%rbx), %ecx
+        jb      .Lfo_push
+        movq    %rbx, %rdi
+        movq    %rax, %rsi
+        call    gl__flush_class
+        movq    (%r13), %rax
+        shrq    $HDR_CLASS_SHIFT, %rax
+        xorl    %ecx, %ecx
+.Lfo_push:
+        incb    H_CNT(%rbx,%rax)
+        leaq    (%rcx,%rax,8), %rcx
+        movq    %r12, H_STACK(%rbx,%rcx,8)
+        orb     $HDR_B7_CACHED, 7(%r13)
+        xorl    %eax, %eax
+        jmp     .Lfo_out
+.Lfo_coalesce:
+        movq    %rbx, %rdi
+        movq    %r13, %rsi
+        call    gl__free_block
+        testl   %eax, %eax
+        jz      .Lfo_out
+        jmp     .Lfo_record
+.Lfo_large:
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__large_free
+        xorl    %eax, %eax
+        jmp     .Lfo_out
+.Lfo_error:
+.Lfo_record:
+        movq    %rbx, %rdi
+        movl    %eax, %esi
+        call    gl__record_error
+.Lfo_out:
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+.Lfo_null:
+        xorl    %eax, %eax
+        ret
+END(gl__free_owned)
+
+/*
+ * gl__flush_class(heap, class) -> blocks flushed
+ *   Empties one class's cache stack into the coalescer.
+ *   rdi = heap, rsi = class.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__flush_class)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        xorl    %r13d, %r13d
+1:      movzbl  H_CNT(%rbx,%r12), %eax
+        testl   %eax, %eax
+        jz      2f
+        decl    %eax
+        movb    %al, H_CNT(%rbx,%r12)
+        leaq    (%rax,%r12,8), %rax
+        movq    H_STACK(%rbx,%rax,8), %rsi
+        subq    $8, %rsi
+        andb    $~HDR_B7_CACHED, 7(%rsi)
+        movq    %rbx, %rdi
+        call    gl__free_block
+        testl   %eax, %eax
+        jz      3f
+        movq    %rbx, %rdi
+        movl    %eax, %esi
+        call    gl__record_error
+3:      incq    %r13
+        jmp     1b
+2:      movq    %r13, %rax
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__flush_class)
+
+/*
+ * gl__flush_all(heap) -> blocks flushed
+ *   Empties every cache stack (before growing, on trim and check).
+ *   After it, no two free blocks of the heap are adjacent.
+ */
+HIDDEN_ENTRY(gl__flush_all)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movl    $SMALL_MIN_CLASS, %r12d
+        xorl    %r13d, %r13d
+1:      cmpb    $0, H_CNT(%rbx,%r12)
+        je      2f
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__flush_class
+        addq    %rax, %r13
+2:      incl    %r12d
+        cmpl    $SMALL_MAX_CLASS, %r12d
+        jbe     1b
+        movq    %r13, %rax
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__flush_all)
+
+/*
+ * gl__free_block(heap, header) -> 0, or GL_E_CORRUPT (block left in use)
+ *   Returns an in-use block (valid, not cached) to the free memory of its
+ *   segment, merging it with a free block before it (PREV_FREE and footer),
+ *   a free block after it, and the top.  The merged block gets a header and a
+ *   footer and goes into its bin, or becomes the top.
+ *   rdi = heap, rsi = header.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__free_block)
+        SAVE_ALL
+        movq    %rdi, %rbx
+        movq    %rsi, %r12                      /* start of the merged block */
+        movq    (%rsi), %r15                    /* its header word */
+        HSIZE   %r15, %r13                      /* its size */
+        movq    %r13, %rbp                      /* size of the freed block */
+        /* look at both neighbours before changing anything */
+        leaq    (%r12,%r13), %r14               /* next header */
+        testq   $HDR_PREV_FREE, %r15
+        jz      .Lfb_prev_done
+        movq    -8(%r12), %rdx                  /* the previous block's footer */
+        movq    %r12, %rsi
+        subq    %rdx, %rsi                      /* previous header */
+        movl    %esi, %eax
+        andl    $SEG_OFFSET_MASK, %eax
+        cmpl    $SEG_FIRST, %eax                /* must stay in this segment */
+        jb      .Lfb_corrupt
+        movq    %rsi, %rax
+        xorq    %r12, %rax
+        shrq    $SEG_SHIFT, %rax
+        jnz     .Lfb_corrupt
+        movq    (%rsi), %rax
+        movq    %rax, %rcx
+        xorq    %rsi, %rcx
+        xorq    H_KEY(%rbx), %rcx
+        testl   $HDR_TAG_MASK, %ecx
+        jnz     .Lfb_corrupt
+        btq     $HDR_FREE_BIT, %rax
+        jnc     .Lfb_corrupt
+        HSIZE   %rax, %rcx
+        cmpq    %rdx, %rcx
+        jne     .Lfb_corrupt
+        cmpq    H_TOP(%rbx), %rsi               /* the top is always last */
+        je      .Lfb_corrupt
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        pushq   %rdx
+        .cfi_adjust_cfa_offset 8
+        movq    %rbx, %rdi
+        call    gl__bin_unlink
+        popq    %rdx
+        .cfi_adjust_cfa_offset -8
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        testl   %eax, %eax
+        jnz     .Lfb_corrupt
+        movq    %rsi, %r12
+        addq    %rdx, %r13
+.Lfb_prev_done:
+        /* the next block: the top, a free block, or in use */
+        cmpq    H_TOP(%rbx), %r14
+        je      .Lfb_into_top
+        movq    (%r14), %rax
+        btq     $HDR_FREE_BIT, %rax
+        jnc     .Lfb_insert
+        movq    %rax, %rcx
+        xorq    %r14, %rcx
+        xorq    H_KEY(%rbx), %rcx
+        testl   $HDR_TAG_MASK, %ecx
+        jnz     .Lfb_insert                     /* damaged: do not merge */
+        HSIZE   %rax, %rcx
+        pushq   %rcx
+        .cfi_adjust_cfa_offset 8
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rbx, %rdi
+        movq    %r14, %rsi
+        call    gl__bin_unlink
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        popq    %rcx
+        .cfi_adjust_cfa_offset -8
+        testl   %eax, %eax
+        jnz     .Lfb_insert
+        addq    %rcx, %r13
+        addq    %rcx, %r14
+.Lfb_insert:
+        MKHDR   %rbx, %r12, %r13, %rax, %rcx
+        btsq    $HDR_FREE_BIT, %rax
+        movq    %rax, (%r12)
+        movq    %r13, -8(%r12,%r13)             /* footer */
+        orq     $HDR_PREV_FREE, (%r14)
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        movq    %r13, %rdx
+        call    gl__bin_insert
+        jmp     .Lfb_account
+.Lfb_into_top:
+        movq    (%r14), %rax
+        HSIZE   %rax, %rcx
+        addq    %rcx, %r13
+        MKHDR   %rbx, %r12, %r13, %rax, %rcx
+        btsq    $HDR_FREE_BIT, %rax
+        movq    %rax, (%r12)
+        movq    %r12, H_TOP(%rbx)
+.Lfb_account:
+        addq    %rbp, H_FREE_BYTES(%rbx)
+        leaq    -8(%rbp), %rax
+        subq    %rax, H_LIVE_BYTES(%rbx)
+        decq    H_LIVE_BLOCKS(%rbx)
+        cmpq    $SMALL_MAX_BLOCK, %rbp
+        ja      1f
+        movq    %rbp, %rax
+        shrq    $4, %rax
+        decq    H_CLASS_LIVE(%rbx,%rax,8)
+1:      xorl    %eax, %eax
+        jmp     .Lfb_out
+.Lfb_corrupt:
+        movl    $GL_E_CORRUPT, %eax
+.Lfb_out:
+        RESTORE_ALL
+        ret
+END(gl__free_block)
+
+        .section .note.GNU-stack, "", @progbits

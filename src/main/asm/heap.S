@@ -1,0 +1,422 @@
+/*
+ * heap.S - heap handles: create, destroy, reset, locking, the default heap.
+ *
+ * An owned heap is one mapping of HEAP_MAP_SIZE bytes holding the whole state
+ * (gl_layout.h, H_*): cache stacks, bin sentinels, bitmaps, registry,
+ * statistics.  Its secrets (tag key, link key, segment secret) come from
+ * getrandom at creation.
+ *
+ * A locked heap is a *front*: a one-page struct whose fast-path fields stay
+ * empty (no cache, an empty segment table), so gl_heap_malloc and
+ * gl_heap_free always fall to their slow paths.  Those see HF_LOCKED, take the
+ * spinlock LK_LOCK and run the same code on the owned heap H_INNER.  One
+ * implementation serves both kinds; an owned heap pays nothing for locking.
+ *
+ * The default heap behind gl_malloc & co. is a locked heap created on first
+ * use; a race between two first users is settled with cmpxchg.
+ */
+#include "gl_layout.h"
+
+        .text
+
+/*
+ * gl__lock(front)
+ *   rdi = front of a locked heap.  Test-and-test-and-set spinlock with pause;
+ *   yields the CPU after 1024 spins.  Preserves every register but rax and
+ *   flags, so callers can forward their arguments untouched.
+ */
+HIDDEN_ENTRY(gl__lock)
+        movl    $1, %eax
+        xchgl   %eax, LK_LOCK(%rdi)
+        testl   %eax, %eax
+        jnz     .Llock_contended
+        ret
+.Llock_contended:
+        CFI_PUSH %rcx
+        CFI_PUSH %r11
+        movl    $1024, %ecx
+.Llock_spin:
+        pause
+        cmpl    $0, LK_LOCK(%rdi)
+        jne     .Llock_busy
+        movl    $1, %eax
+        xchgl   %eax, LK_LOCK(%rdi)
+        testl   %eax, %eax
+        jz      .Llock_taken
+.Llock_busy:
+        decl    %ecx
+        jnz     .Llock_spin
+        call    gl__os_yield                    /* clobbers rcx, r11 only */
+        movl    $1024, %ecx
+        jmp     .Llock_spin
+.Llock_taken:
+        CFI_POP %r11
+        CFI_POP %rcx
+        ret
+END(gl__lock)
+
+
+/*
+ * gl__init_owned(heap, opts)
+ *   Fills a freshly mapped (zeroed) owned heap.  rdi = heap, rsi = opts or 0.
+ *   Clobbers caller-saved registers.
+ */
+        .p2align 4
+gl__init_owned:
+        .cfi_startproc
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        call    gl__os_random
+        movq    %rax, H_KEY(%rbx)
+        call    gl__os_random
+        movq    %rax, H_SECRET(%rbx)
+        call    gl__os_random
+        movq    %rax, H_LINK_KEY(%rbx)
+        movabsq $HEAP_MAGIC, %rax
+        xorq    %rbx, %rax
+        movq    %rax, H_MAGIC(%rbx)
+        /* class of granule g = (size + 7) >> 3: max((8g + 23) >> 4, 2) */
+        xorl    %ecx, %ecx
+1:      leal    23(,%rcx,8), %eax
+        shrl    $4, %eax
+        cmpl    $SMALL_MIN_CLASS, %eax
+        movl    $SMALL_MIN_CLASS, %edx
+        cmovbl  %edx, %eax
+        movb    %al, H_CLASS_OF(%rbx,%rcx)
+        incl    %ecx
+        cmpl    $(SMALL_MAX_REQUEST + 7) >> 3, %ecx
+        jbe     1b
+        /* every bin sentinel points at itself */
+        xorl    %ecx, %ecx
+2:      movq    %rcx, %rax
+        shlq    $4, %rax
+        leaq    H_BINS-8(%rbx,%rax), %rax       /* sentinel "header" */
+        movq    %rax, %rdx
+        xorq    H_LINK_KEY(%rbx), %rdx
+        movq    %rdx, 8(%rax)
+        movq    %rdx, 16(%rax)
+        incl    %ecx
+        cmpl    $NBINS, %ecx
+        jb      2b
+        /* options */
+        movl    $CACHE_DEFAULT, %eax
+        movl    $DEPTH_DEFAULT, %edx
+        testq   %r12, %r12
+        jz      3f
+        movq    OPT_CACHE_LIMIT(%r12), %rcx
+        testq   %rcx, %rcx
+        cmovnzl %ecx, %eax
+        movq    OPT_DEPTH(%r12), %rcx
+        testq   %rcx, %rcx
+        cmovnzl %ecx, %edx
+        cmpq    $0, OPT_DISABLE_CACHE(%r12)
+        je      3f
+        xorl    %eax, %eax
+        orl     $HF_NO_CACHE, H_FLAGS(%rbx)
+3:      movl    %eax, H_LIMIT(%rbx)
+        movq    %rdx, H_DEPTH(%rbx)
+        movq    $HEAP_MAP_SIZE, H_FOOTPRINT(%rbx)
+        movq    $HEAP_MAP_SIZE, H_PEAK_FOOTPRINT(%rbx)
+        movq    $1, H_OS_MAPS(%rbx)
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+        .cfi_endproc
+        .size gl__init_owned, .-gl__init_owned
+
+/*
+ * gl_heap *gl_heap_create(const gl_options *opts)
+ *   NULL opts: an owned heap with defaults.  Returns NULL when the options are
+ *   invalid (unknown flags, cache_limit > 8, reserved words set) or the OS
+ *   refuses memory.
+ */
+ENTRY(gl_heap_create)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %r12                      /* opts */
+        testq   %rdi, %rdi
+        jz      .Lcreate_valid
+        testq   $~GL_HEAP_LOCKED_FLAG, OPT_FLAGS(%rdi)
+        jnz     .Lcreate_invalid
+        cmpq    $CACHE_MAX, OPT_CACHE_LIMIT(%rdi)
+        ja      .Lcreate_invalid
+        movq    OPT_RESERVED(%rdi), %rax
+        orq     OPT_RESERVED+8(%rdi), %rax
+        orq     OPT_RESERVED+16(%rdi), %rax
+        orq     OPT_RESERVED+24(%rdi), %rax
+        jnz     .Lcreate_invalid
+.Lcreate_valid:
+        xorl    %edi, %edi
+        movl    $HEAP_MAP_SIZE, %esi
+        call    gl__os_map
+        testq   %rax, %rax
+        jz      .Lcreate_invalid
+        movq    %rax, %rbx
+        movq    %rax, %rdi
+        movq    %r12, %rsi
+        call    gl__init_owned
+        movq    %rbx, %rax
+        testq   %r12, %r12
+        jz      .Lcreate_out
+        testq   $GL_HEAP_LOCKED_FLAG, OPT_FLAGS(%r12)
+        jz      .Lcreate_out
+        /* a locked heap: a front page in front of the owned heap */
+        xorl    %edi, %edi
+        movl    $LOCKED_MAP_SIZE, %esi
+        call    gl__os_map
+        testq   %rax, %rax
+        jz      .Lcreate_front_failed
+        movq    %rbx, H_INNER(%rax)
+        movl    $HF_LOCKED, H_FLAGS(%rax)
+        movabsq $LOCKED_MAGIC, %rcx
+        xorq    %rax, %rcx
+        movq    %rcx, LK_MAGIC(%rax)
+        addq    $LOCKED_MAP_SIZE, H_FOOTPRINT(%rbx)
+        addq    $LOCKED_MAP_SIZE, H_PEAK_FOOTPRINT(%rbx)
+        incq    H_OS_MAPS(%rbx)
+        jmp     .Lcreate_out
+.Lcreate_front_failed:
+        movq    %rbx, %rdi
+        call    gl__destroy_owned
+.Lcreate_invalid:
+        xorl    %eax, %eax
+.Lcreate_out:
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl_heap_create)
+
+/*
+ * gl__destroy_owned(heap)
+ *   Unmaps every segment, every large block, the registry and the heap.
+ *   Clobbers caller-saved registers.
+ */
+        .p2align 4
+gl__destroy_owned:
+        .cfi_startproc
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        movq    $0, H_MAGIC(%rbx)
+        call    gl__large_release_all
+        /* segments */
+1:      movq    H_SEG_LIST(%rbx), %rsi
+        testq   %rsi, %rsi
+        jz      2f
+        movq    SEG_NEXT(%rsi), %rax
+        movq    %rax, H_SEG_LIST(%rbx)
+        movq    %rbx, %rdi
+        movl    $SEG_SIZE, %edx
+        call    gl__os_unmap
+        jmp     1b
+2:      movq    %rbx, %rdi
+        leaq    H_SEGSET(%rbx), %rsi
+        call    gl__set_release
+        movq    %rbx, %rdi
+        leaq    H_LARGESET(%rbx), %rsi
+        call    gl__set_release
+        xorl    %edi, %edi
+        movq    %rbx, %rsi
+        movl    $HEAP_MAP_SIZE, %edx
+        call    gl__os_unmap
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+        .cfi_endproc
+        .size gl__destroy_owned, .-gl__destroy_owned
+
+/*
+ * void gl_heap_destroy(gl_heap *h)
+ *   Unmaps everything the heap holds.  NULL is ignored.  The default heap is
+ *   never destroyed (the call is ignored).
+ */
+INTERNAL_ALIAS(gl_heap_create, gl__heap_create)
+
+ENTRY(gl_heap_destroy)
+        testq   %rdi, %rdi
+        jz      .Ldestroy_out
+        cmpq    gl__default(%rip), %rdi
+        je      .Ldestroy_out
+        testl   $HF_LOCKED, H_FLAGS(%rdi)
+        jz      gl__destroy_owned
+        CFI_PUSH %rbx
+        movq    %rdi, %rbx
+        call    gl__lock
+        movq    $0, LK_MAGIC(%rbx)
+        movq    H_INNER(%rbx), %rdi
+        call    gl__destroy_owned
+        xorl    %edi, %edi
+        movq    %rbx, %rsi
+        movl    $LOCKED_MAP_SIZE, %edx
+        call    gl__os_unmap
+        CFI_POP %rbx
+.Ldestroy_out:
+        ret
+END(gl_heap_destroy)
+INTERNAL_ALIAS(gl_heap_destroy, gl__heap_destroy)
+
+/*
+ * gl__reset_owned(heap)
+ *   Frees every block at once: large blocks are unmapped, every segment
+ *   becomes one free block again, the cache and the bins are emptied.  The
+ *   first segment's space becomes the top; the others go to their bins.
+ */
+        .p2align 4
+gl__reset_owned:
+        .cfi_startproc
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        call    gl__large_release_all
+        /* empty caches, bins and bitmaps */
+        xorl    %eax, %eax
+        movq    %rax, H_CNT(%rbx)
+        movq    %rax, H_CNT+8(%rbx)
+        movq    %rax, H_CNT+16(%rbx)
+        movq    %rax, H_CNT+24(%rbx)
+        movq    %rax, H_CNT+32(%rbx)
+        movq    %rax, H_CNT+40(%rbx)
+        movq    %rax, H_CNT+48(%rbx)
+        movq    %rax, H_CNT+56(%rbx)
+        movq    %rax, H_BITMAP(%rbx)
+        movq    %rax, H_BITMAP+8(%rbx)
+        xorl    %ecx, %ecx
+1:      movq    %rcx, %rax
+        shlq    $4, %rax
+        leaq    H_BINS-8(%rbx,%rax), %rax
+        movq    %rax, %rdx
+        xorq    H_LINK_KEY(%rbx), %rdx
+        movq    %rdx, 8(%rax)
+        movq    %rdx, 16(%rax)
+        incl    %ecx
+        cmpl    $NBINS, %ecx
+        jb      1b
+        /* statistics of live blocks */
+        movq    $0, H_LIVE_BYTES(%rbx)
+        movq    $0, H_LIVE_BLOCKS(%rbx)
+        movq    $0, H_FREE_BYTES(%rbx)
+        leaq    H_CLASS_LIVE(%rbx), %rdi
+        movl    $GL_SMALL_CLASSES_N, %ecx
+        xorl    %eax, %eax
+        rep stosq
+        movq    $0, H_TOP(%rbx)
+        /* every segment: one free block */
+        movq    H_SEG_LIST(%rbx), %r12
+2:      testq   %r12, %r12
+        jz      3f
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__segment_format
+        movq    SEG_NEXT(%r12), %r12
+        jmp     2b
+3:      addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+        .cfi_endproc
+        .size gl__reset_owned, .-gl__reset_owned
+
+/*
+ * void gl_heap_reset(gl_heap *h)
+ */
+ENTRY(gl_heap_reset)
+        testq   %rdi, %rdi
+        jz      1f
+        testl   $HF_LOCKED, H_FLAGS(%rdi)
+        jz      gl__reset_owned
+        LOCKED_FORWARD gl__reset_owned
+1:      ret
+END(gl_heap_reset)
+
+/*
+ * int gl_heap_last_error(gl_heap *h)
+ *   The last GL_E_* recorded on the heap, then cleared.
+ */
+ENTRY(gl_heap_last_error)
+        testl   $HF_LOCKED, H_FLAGS(%rdi)
+        jnz     1f
+        xorl    %eax, %eax
+        xchgq   %rax, H_LAST_ERROR(%rdi)
+        ret
+1:      LOCKED_FORWARD gl__heap_last_error
+END(gl_heap_last_error)
+INTERNAL_ALIAS(gl_heap_last_error, gl__heap_last_error)
+
+/*
+ * gl__record_error(heap, status) -> status (sign-extended in rax)
+ *   rdi = owned heap, esi = negative GL_E_*.  Sets H_LAST_ERROR, counts it in
+ *   H_ERRORS[-status].  Leaf; clobbers rax, rcx.
+ */
+HIDDEN_ENTRY(gl__record_error)
+        movslq  %esi, %rax
+        movq    %rax, H_LAST_ERROR(%rdi)
+        movq    %rax, %rcx
+        negq    %rcx
+        andl    $7, %ecx
+        incq    H_ERRORS(%rdi,%rcx,8)
+        ret
+END(gl__record_error)
+
+/*
+ * gl_heap *gl_default_heap(void)
+ *   The process-wide locked heap, created on first use; NULL only if the OS
+ *   refuses the first page.
+ */
+ENTRY(gl_default_heap)
+        movq    gl__default(%rip), %rax
+        testq   %rax, %rax
+        jz      .Ldefault_create
+        ret
+.Ldefault_create:
+        CFI_PUSH %rbx
+        leaq    gl__default_options(%rip), %rdi
+        call    gl__heap_create
+        testq   %rax, %rax
+        jz      .Ldefault_out
+        movq    %rax, %rbx
+        xorl    %eax, %eax
+        lock cmpxchgq %rbx, gl__default(%rip)
+        jz      .Ldefault_won
+        /* another thread won the race: keep its heap, drop ours */
+        pushq   %rax
+        .cfi_adjust_cfa_offset 8
+        movq    %rbx, %rdi
+        call    gl__heap_destroy
+        popq    %rax
+        .cfi_adjust_cfa_offset -8
+        jmp     .Ldefault_out
+.Ldefault_won:
+        movq    %rbx, %rax
+.Ldefault_out:
+        CFI_POP %rbx
+        ret
+END(gl_default_heap)
+
+        .section .rodata
+        .p2align 3
+gl__default_options:
+        .quad   GL_HEAP_LOCKED_FLAG, 0, 0, 0, 0, 0, 0, 0
+
+        .bss
+        .p2align 6
+        .hidden gl__default
+        .globl gl__default
+gl__default:
+        .zero   64
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,195 @@
+/*
+ * large.S - blocks of LARGE_MIN_REQUEST bytes and more: one mapping each.
+ *
+ * A large block is a fresh mapping (so it reads as zero) with a 64-byte
+ * descriptor right below the user pointer (LG_*): magic (pointer XOR heap
+ * secret), mapping base and length, list links, usable size, and a block
+ * header with the LARGE bit, which the free fast path rejects in the same
+ * compare that accepts small blocks.  The heap finds a large block only
+ * through H_LARGESET (by exact user pointer) before reading its descriptor,
+ * and unmaps it on free, so its memory goes straight back to the OS.
+ */
+#include "gl_layout.h"
+
+        .text
+
+/*
+ * gl__large_alloc(heap, size, alignment) -> rax = user pointer or 0, rdx = 1
+ *   rdi = owned heap, rsi = size (<= MAX_REQUEST), rdx = alignment (power of
+ *   two >= 16, <= 2^40).  Records GL_E_NOMEM on failure.
+ *   Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__large_alloc)
+        SAVE_ALL
+        movq    %rdi, %rbx
+        movq    %rdx, %r13                      /* alignment */
+        leaq    15+LG_DESC_SIZE(%rsi), %r12
+        andq    $-16, %r12                      /* descriptor + usable */
+        cmpq    $LG_DESC_SIZE, %r13
+        jbe     1f
+        addq    %r13, %r12                      /* room to slide up to the alignment */
+1:      addq    $PAGE_SIZE-1, %r12
+        andq    $-PAGE_SIZE, %r12               /* mapping length */
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__os_map
+        testq   %rax, %rax
+        jz      .Llarge_nomem
+        movq    %rax, %r14                      /* base */
+        /* p = align_up(base + 64, alignment) */
+        leaq    LG_DESC_SIZE-1(%rax,%r13), %r15
+        movq    %r13, %rax
+        negq    %rax
+        andq    %rax, %r15                      /* p */
+        movq    %rbx, %rdi
+        leaq    H_LARGESET(%rbx), %rsi
+        movq    %r15, %rdx
+        call    gl__set_insert
+        testq   %rax, %rax
+        jnz     .Llarge_unmap
+        /* descriptor */
+        movq    H_SECRET(%rbx), %rax
+        xorq    %r15, %rax
+        movq    %rax, LG_MAGIC(%r15)
+        movq    %r14, LG_BASE(%r15)
+        movq    %r12, LG_LEN(%r15)
+        leaq    (%r14,%r12), %rbp
+        subq    %r15, %rbp                      /* usable */
+        movq    %rbp, LG_USABLE(%r15)
+        leaq    LG_HDR(%r15), %rsi
+        MKHDR   %rbx, %rsi, %rbp, %rax, %rcx
+        btsq    $HDR_LARGE_BIT, %rax
+        movq    %rax, LG_HDR(%r15)
+        movq    H_LARGE_LIST(%rbx), %rax
+        movq    %rax, LG_NEXT(%r15)
+        movq    $0, LG_PREV(%r15)
+        testq   %rax, %rax
+        jz      2f
+        movq    %r15, LG_PREV(%rax)
+2:      movq    %r15, H_LARGE_LIST(%rbx)
+        incq    H_NLARGE(%rbx)
+        incq    H_LIVE_BLOCKS(%rbx)
+        addq    H_LIVE_BYTES(%rbx), %rbp
+        movq    %rbp, H_LIVE_BYTES(%rbx)
+        cmpq    H_PEAK_LIVE(%rbx), %rbp
+        jbe     3f
+        movq    %rbp, H_PEAK_LIVE(%rbx)
+3:      movq    %r15, %rax
+        movl    $1, %edx
+        jmp     .Llarge_out
+.Llarge_unmap:
+        movq    %rbx, %rdi
+        movq    %r14, %rsi
+        movq    %r12, %rdx
+        call    gl__os_unmap
+.Llarge_nomem:
+        movq    %rbx, %rdi
+        movl    $GL_E_NOMEM, %esi
+        call    gl__record_error
+        xorl    %eax, %eax
+        xorl    %edx, %edx
+.Llarge_out:
+        RESTORE_ALL
+        ret
+END(gl__large_alloc)
+
+/*
+ * gl__large_valid(heap, p) -> eax = 1 if p's descriptor is intact
+ *   The caller found p in H_LARGESET, so the descriptor is ours to read.
+ *   Leaf.  Clobbers rax, rcx, rdx.
+ */
+HIDDEN_ENTRY(gl__large_valid)
+        movq    H_SECRET(%rdi), %rax
+        xorq    %rsi, %rax
+        cmpq    %rax, LG_MAGIC(%rsi)
+        jne     1f
+        movq    LG_HDR(%rsi), %rax
+        btq     $HDR_LARGE_BIT, %rax
+        jnc     1f
+        leaq    LG_HDR(%rsi), %rcx
+        xorq    %rax, %rcx
+        xorq    H_KEY(%rdi), %rcx
+        testl   $HDR_TAG_MASK, %ecx
+        jnz     1f
+        HSIZE   %rax, %rcx
+        cmpq    LG_USABLE(%rsi), %rcx
+        jne     1f
+        movq    LG_BASE(%rsi), %rax
+        addq    LG_LEN(%rsi), %rax
+        subq    %rsi, %rax
+        cmpq    %rcx, %rax
+        jne     1f
+        movl    $1, %eax
+        ret
+1:      xorl    %eax, %eax
+        ret
+END(gl__large_valid)
+
+/*
+ * gl__large_free(heap, p)
+ *   Unlinks, unregisters and unmaps a large block the caller has validated.
+ *   rdi = owned heap, rsi = p.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__large_free)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        movq    LG_NEXT(%rsi), %rax
+        movq    LG_PREV(%rsi), %rdx
+        testq   %rdx, %rdx
+        jz      1f
+        movq    %rax, LG_NEXT(%rdx)
+        jmp     2f
+1:      movq    %rax, H_LARGE_LIST(%rbx)
+2:      testq   %rax, %rax
+        jz      3f
+        movq    %rdx, LG_PREV(%rax)
+3:      leaq    H_LARGESET(%rbx), %rdi
+        movq    %r12, %rsi
+        call    gl__set_remove
+        decq    H_NLARGE(%rbx)
+        decq    H_LIVE_BLOCKS(%rbx)
+        movq    LG_USABLE(%r12), %rax
+        subq    %rax, H_LIVE_BYTES(%rbx)
+        movq    %rbx, %rdi
+        movq    LG_BASE(%r12), %rsi
+        movq    LG_LEN(%r12), %rdx
+        movq    $0, LG_MAGIC(%r12)
+        call    gl__os_unmap
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__large_free)
+
+/*
+ * gl__large_release_all(heap)
+ *   Unmaps every large block and empties H_LARGESET (destroy, reset).
+ *   Live statistics are the caller's business.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__large_release_all)
+        CFI_PUSH %rbx
+        movq    %rdi, %rbx
+1:      movq    H_LARGE_LIST(%rbx), %rax
+        testq   %rax, %rax
+        jz      2f
+        movq    LG_NEXT(%rax), %rcx
+        movq    %rcx, H_LARGE_LIST(%rbx)
+        movq    %rbx, %rdi
+        movq    LG_BASE(%rax), %rsi
+        movq    LG_LEN(%rax), %rdx
+        call    gl__os_unmap
+        jmp     1b
+2:      movq    $0, H_NLARGE(%rbx)
+        movq    %rbx, %rdi
+        leaq    H_LARGESET(%rbx), %rsi
+        call    gl__set_release
+        CFI_POP %rbx
+        ret
+END(gl__large_release_all)
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,393 @@
+/*
+ * malloc.S - gl_heap_malloc: the fast path and the core allocator.
+ *
+ * Fast path (leaf, no frame, no callee-saved registers): a request of at
+ * most SMALL_MAX_REQUEST bytes is mapped to its class by one table load
+ * (H_CLASS_OF, indexed by 8-byte granule), and the class's recently-freed
+ * stack (H_STACK, up to 8 blocks, LIFO) is popped.  Anything else tail-jumps
+ * to the slow path with the arguments untouched.
+ *
+ * Core (gl__malloc_core), for a block size R = max(32, round16(size + 8)):
+ *   1. R <= 1008: the bitmap of small bins from class R/16 upwards; its first
+ *      set bit is the exact class when that bin is non-empty, else the
+ *      smallest larger class (split if the rest is >= 32 bytes).
+ *   2. R > 1008: best fit among at most H_DEPTH blocks of R's own range bin
+ *      (an exact fit ends the search at once).
+ *   3. The first block of the next non-empty range bin: always fits.
+ *   4. The top (wilderness) block: bump-pointer carving.
+ *   5. Flush the recently-freed caches (coalescing them) and retry once,
+ *      then map a new segment and carve from its top.
+ * Requests of LARGE_MIN_REQUEST bytes and more get a mapping of their own.
+ *
+ * Every path is O(1): a bounded bin search, two bitmap words, no list walk
+ * longer than H_DEPTH.
+ */
+#include "gl_layout.h"
+
+        .text
+
+/*
+ * void *gl_heap_malloc(gl_heap *h, size_t size)
+ *   rdi = heap, rsi = size.  Returns rax = 16-aligned block of at least size
+ *   bytes, or NULL (gl_heap_last_error tells why).
+ *   Fast path clobbers rax, rcx, rdx.
+ */
+ENTRY(gl_heap_malloc)
+        cmpq    $SMALL_MAX_REQUEST, %rsi
+        ja      gl__malloc_slow
+        leal    7(%rsi), %ecx
+        shrl    $3, %ecx
+        movzbl  H_CLASS_OF(%rdi,%rcx), %ecx
+        movzbl  H_CNT(%rdi,%rcx), %edx
+        testl   %edx, %edx
+        jz      gl__malloc_slow
+        decb    H_CNT(%rdi,%rcx)
+        leaq    -1(%rdx,%rcx,8), %rdx
+        movq    H_STACK(%rdi,%rdx,8), %rax
+        andb    $~HDR_B7_CACHED, -1(%rax)       /* header's top byte */
+        incq    H_HITS(%rdi)
+        ret
+END(gl_heap_malloc)
+INTERNAL_ALIAS(gl_heap_malloc, gl__heap_malloc)
+
+/*
+ * gl__malloc_slow(heap, size): a front takes its lock and runs the owned
+ * heap; an owned heap runs the core.
+ */
+HIDDEN_ENTRY(gl__malloc_slow)
+        testl   $HF_LOCKED, H_FLAGS(%rdi)
+        jz      gl__malloc_core
+        LOCKED_FORWARD gl__heap_malloc
+END(gl__malloc_slow)
+
+/*
+ * gl__malloc_core(heap, size) -> rax = block or 0, rdx = 1 if known zeroed
+ *   rdi = owned heap, rsi = size.  Records GL_E_SIZE / GL_E_NOMEM on failure.
+ *   Standard calling convention.
+ */
+HIDDEN_ENTRY(gl__malloc_core)
+        SAVE_ALL
+        movq    %rdi, %rbx
+        movabsq $MAX_REQUEST, %rax
+        cmpq    %rax, %rsi
+        ja      .Lcore_too_big
+        cmpq    $LARGE_MIN_REQUEST, %rsi
+        jae     .Lcore_large
+        leaq    23(%rsi), %r12
+        andq    $-16, %r12
+        movl    $MIN_BLOCK, %eax
+        cmpq    %rax, %r12
+        cmovbq  %rax, %r12                      /* R */
+        xorl    %r15d, %r15d                    /* caches not flushed yet */
+.Lcore_search:
+        cmpq    $SMALL_MAX_BLOCK, %r12
+        ja      .Lcore_range
+        /* 1. small: first non-empty class >= R/16 */
+        movq    %r12, %rcx
+        shrq    $4, %rcx
+        movq    $-1, %rax
+        shlq    %cl, %rax
+        andq    H_BITMAP(%rbx), %rax
+        jz      .Lcore_any_range
+        tzcntq  %rax, %rax
+        jmp     .Lcore_take_head
+.Lcore_any_range:
+        movq    $-1, %rax
+        jmp     .Lcore_next_bins
+
+.Lcore_range:
+        /* 2. bounded best fit in R's own bin */
+        movq    %r12, %rdx
+        call    gl__bin_index
+        movq    %rax, %r13                      /* bin */
+        shlq    $4, %rax
+        leaq    H_BINS-8(%rbx,%rax), %r14       /* sentinel */
+        xorl    %ebp, %ebp                      /* best */
+        movq    $-1, (%rsp)                     /* best size */
+        movq    H_DEPTH(%rbx), %rax
+        pushq   %rax                            /* depth left */
+        .cfi_adjust_cfa_offset 8
+        pushq   %r14                            /* cursor */
+        .cfi_adjust_cfa_offset 8
+.Lcore_scan:
+        movq    (%rsp), %rsi
+        movq    8(%rsi), %rsi
+        xorq    H_LINK_KEY(%rbx), %rsi          /* next block */
+        cmpq    %r14, %rsi
+        je      .Lcore_scan_done
+        movq    %rsi, (%rsp)
+        movq    %rbx, %rdi
+        call    gl__link_ok
+        testl   %eax, %eax
+        jz      .Lcore_scan_broken
+        incq    H_SEARCH_STEPS(%rbx)
+        movq    (%rsp), %rsi
+        movq    (%rsi), %rax
+        HSIZE   %rax, %rdx
+        cmpq    %r12, %rdx
+        je      .Lcore_scan_exact
+        jb      .Lcore_scan_step
+        cmpq    16(%rsp), %rdx
+        jae     .Lcore_scan_step
+        movq    %rdx, 16(%rsp)
+        movq    %rsi, %rbp
+.Lcore_scan_step:
+        decq    8(%rsp)
+        jnz     .Lcore_scan
+        jmp     .Lcore_scan_done
+.Lcore_scan_exact:
+        movq    %rsi, %rbp
+.Lcore_scan_done:
+        addq    $16, %rsp
+        .cfi_adjust_cfa_offset -16
+        testq   %rbp, %rbp
+        jz      .Lcore_above
+        movq    %rbp, %rsi
+        jmp     .Lcore_take
+.Lcore_scan_broken:
+        addq    $16, %rsp
+        .cfi_adjust_cfa_offset -16
+        movq    %rbx, %rdi
+        movq    %r13, %rsi
+        call    gl__bin_drop
+        movq    %rbx, %rdi
+        movl    $GL_E_CORRUPT, %esi
+        call    gl__record_error
+        jmp     .Lcore_search
+.Lcore_above:
+        /* 3. the next non-empty range bin above R's */
+        leal    1 - RANGE_BIN0(%r13), %ecx
+        xorl    %eax, %eax
+        cmpl    $64, %ecx
+        jae     .Lcore_top
+        movq    $-1, %rax
+        shlq    %cl, %rax
+.Lcore_next_bins:
+        andq    H_BITMAP+8(%rbx), %rax
+        jz      .Lcore_top
+        tzcntq  %rax, %rax
+        addl    $RANGE_BIN0, %eax
+.Lcore_take_head:
+        movq    %rax, %r13
+        shlq    $4, %rax
+        movq    H_BINS(%rbx,%rax), %rsi         /* sentinel.next */
+        xorq    H_LINK_KEY(%rbx), %rsi
+.Lcore_take:
+        movq    %rbx, %rdi
+        movq    %r12, %rdx
+        call    gl__take
+        testq   %rax, %rax
+        jz      .Lcore_broken_bin
+        xorl    %edx, %edx
+        jmp     .Lcore_out
+.Lcore_broken_bin:
+        movq    %rbx, %rdi
+        movq    %r13, %rsi
+        call    gl__bin_drop
+        movq    %rbx, %rdi
+        movl    $GL_E_CORRUPT, %esi
+        call    gl__record_error
+        jmp     .Lcore_search
+
+.Lcore_top:
+        /* 4. carve from the top */
+        movq    H_TOP(%rbx), %rsi
+        testq   %rsi, %rsi
+        jz      .Lcore_grow
+        movq    (%rsi), %rax
+        HSIZE   %rax, %rdx
+        cmpq    %r12, %rdx
+        jb      .Lcore_grow
+        movq    %rbx, %rdi
+        movq    %r12, %rcx
+        call    gl__carve_top
+        jmp     .Lcore_out
+.Lcore_grow:
+        /* 5. flush the caches once, then a new segment */
+        testl   %r15d, %r15d
+        jnz     .Lcore_new_segment
+        incl    %r15d
+        movq    %rbx, %rdi
+        call    gl__flush_all
+        testq   %rax, %rax
+        jnz     .Lcore_search
+.Lcore_new_segment:
+        movq    %rbx, %rdi
+        call    gl__grow
+        testq   %rax, %rax
+        jnz     .Lcore_nomem
+        jmp     .Lcore_top
+
+.Lcore_large:
+        movq    %rbx, %rdi
+        movl    $ALIGNMENT, %edx
+        call    gl__large_alloc                 /* records its own errors */
+        jmp     .Lcore_out
+.Lcore_too_big:
+        movq    %rbx, %rdi
+        movl    $GL_E_SIZE, %esi
+        call    gl__record_error
+        xorl    %eax, %eax
+        xorl    %edx, %edx
+        jmp     .Lcore_out
+.Lcore_nomem:
+        movq    %rbx, %rdi
+        movl    $GL_E_NOMEM, %esi
+        call    gl__record_error
+        xorl    %eax, %eax
+        xorl    %edx, %edx
+.Lcore_out:
+        RESTORE_ALL
+        ret
+END(gl__malloc_core)
+
+/*
+ * gl__account_alloc(heap, size)
+ *   Statistics for a block of `size` bytes leaving the free memory of a
+ *   segment: live bytes/blocks, peak, per-class count, free bytes.
+ *   rdi = heap, rsi = block size.  Leaf.  Clobbers rax, rcx.
+ */
+HIDDEN_ENTRY(gl__account_alloc)
+        subq    %rsi, H_FREE_BYTES(%rdi)
+        leaq    -8(%rsi), %rax
+        addq    H_LIVE_BYTES(%rdi), %rax
+        movq    %rax, H_LIVE_BYTES(%rdi)
+        cmpq    H_PEAK_LIVE(%rdi), %rax
+        jbe     1f
+        movq    %rax, H_PEAK_LIVE(%rdi)
+1:      incq    H_LIVE_BLOCKS(%rdi)
+        cmpq    $SMALL_MAX_BLOCK, %rsi
+        ja      2f
+        movq    %rsi, %rcx
+        shrq    $4, %rcx
+        incq    H_CLASS_LIVE(%rdi,%rcx,8)
+2:      ret
+END(gl__account_alloc)
+
+/*
+ * gl__take(heap, block, R) -> user pointer, or 0 if the block or its bin is
+ * damaged (nothing changed then)
+ *   Takes a free block out of its bin and makes its first R bytes an in-use
+ *   block; a remainder of MIN_BLOCK bytes or more becomes a free block in its
+ *   bin, a smaller one stays with the block (exact fit, no split).
+ *   rdi = heap, rsi = block header, rdx = R.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__take)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        CFI_PUSH %r14
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        movq    %rsi, %r12                      /* block */
+        movq    %rdx, %r13                      /* R */
+        call    gl__link_ok                     /* the bin's link may be damaged */
+        testl   %eax, %eax
+        jz      .Ltake_bad
+        movq    (%r12), %rax
+        movq    %rax, %rcx
+        xorq    %r12, %rcx
+        xorq    H_KEY(%rbx), %rcx
+        testl   $HDR_TAG_MASK, %ecx
+        jnz     .Ltake_bad
+        btq     $HDR_FREE_BIT, %rax
+        jnc     .Ltake_bad
+        HSIZE   %rax, %r14                      /* block size */
+        cmpq    %r13, %r14
+        jb      .Ltake_bad
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__bin_unlink
+        testl   %eax, %eax
+        jnz     .Ltake_bad
+        movq    %r14, %rdx
+        subq    %r13, %rdx                      /* remainder */
+        cmpq    $MIN_BLOCK, %rdx
+        jb      .Ltake_whole
+        /* split: [block, R) in use, [block + R, size) free */
+        leaq    (%r12,%r13), %rsi
+        MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
+        btsq    $HDR_FREE_BIT, %rax
+        movq    %rax, (%rsi)
+        movq    %rdx, -8(%rsi,%rdx)             /* footer */
+        movq    %rbx, %rdi
+        call    gl__bin_insert
+        jmp     .Ltake_header
+.Ltake_whole:
+        movq    %r14, %r13
+        andq    $~HDR_PREV_FREE, (%r12,%r13)    /* the next block's prev is in use */
+.Ltake_header:
+        MKHDR   %rbx, %r12, %r13, %rax, %rcx
+        movq    %rax, (%r12)
+        movq    %rbx, %rdi
+        movq    %r13, %rsi
+        call    gl__account_alloc
+        leaq    8(%r12), %rax
+        jmp     .Ltake_out
+.Ltake_bad:
+        xorl    %eax, %eax
+.Ltake_out:
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r14
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__take)
+
+/*
+ * gl__carve_top(heap, top, top size, R) -> rax = user pointer, rdx = zeroed
+ *   Bump-allocates R bytes from the top.  A rest smaller than MIN_BLOCK goes
+ *   with the block and the heap is left without a top.  rdx = 1 when the
+ *   block's bytes were never written since the segment was mapped.
+ *   rdi = heap, rsi = top header, rdx = top size, rcx = R.
+ *   Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__carve_top)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movq    %rsi, %r12                      /* block = old top */
+        movq    %rcx, %r13                      /* R */
+        movq    %rdx, %rax
+        subq    %rcx, %rax                      /* rest */
+        cmpq    $MIN_BLOCK, %rax
+        jb      .Lcarve_all
+        leaq    (%r12,%r13), %rsi               /* new top */
+        movq    %rax, %rdx
+        MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
+        btsq    $HDR_FREE_BIT, %rax
+        movq    %rax, (%rsi)
+        movq    %rsi, H_TOP(%rbx)
+        jmp     .Lcarve_header
+.Lcarve_all:
+        movq    %rdx, %r13
+        movq    $0, H_TOP(%rbx)
+        andq    $~HDR_PREV_FREE, (%r12,%r13)    /* end fencepost */
+.Lcarve_header:
+        MKHDR   %rbx, %r12, %r13, %rax, %rcx
+        movq    %rax, (%r12)
+        movq    %rbx, %rdi
+        movq    %r13, %rsi
+        call    gl__account_alloc
+        /* zeroed iff the block's bytes lie above the clean mark */
+        xorl    %edx, %edx
+        leaq    8(%r12), %rax
+        cmpq    H_TOP_CLEAN(%rbx), %rax
+        setae   %dl
+        leaq    8(%r12,%r13), %rcx
+        cmpq    H_TOP_CLEAN(%rbx), %rcx
+        jbe     1f
+        cmpq    $-1, H_TOP_CLEAN(%rbx)
+        je      1f
+        movq    %rcx, H_TOP_CLEAN(%rbx)
+1:      CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__carve_top)
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,222 @@
+/*
+ * os.S - memory from the operating system, without libc.
+ *
+ * Glimmer talks to Linux with raw system calls only (mmap, munmap, madvise,
+ * getrandom, sched_yield), so the library links with -nostdlib and works in a
+ * JVM, a C program or a process with no libc at all.  Every failure is an
+ * ordinary result (NULL / nonzero), never a retry loop or an abort.
+ *
+ * Aligned mappings (segments) are made by mapping size + alignment and
+ * unmapping the excess on both sides: no address hints, no MAP_FIXED, which
+ * WSL1 rejects at 4 KiB granularity.
+ *
+ * Every function here counts its calls in the heap passed in %rdi (H_OS_*)
+ * and keeps H_FOOTPRINT/H_PEAK_FOOTPRINT; %rdi may be 0 before a heap exists.
+ */
+#include "gl_layout.h"
+
+        .text
+
+/*
+ * gl__os_map(heap, length) -> address or 0
+ *   rdi = heap (or 0), rsi = length (multiple of PAGE_SIZE)
+ *   Returns rax = fresh zeroed read/write mapping, 0 on failure.
+ *   Clobbers rcx, rdx, rsi, r8-r11.
+ */
+HIDDEN_ENTRY(gl__os_map)
+        pushq   %rdi                            /* the heap, kept across the syscall */
+        .cfi_adjust_cfa_offset 8
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        xorl    %edi, %edi                      /* addr = NULL: the kernel chooses */
+        movl    $PROT_RW, %edx
+        movl    $MAP_PRIVATE_ANON, %r10d
+        movq    $-1, %r8                        /* fd */
+        xorl    %r9d, %r9d                      /* offset */
+        movl    $SYS_mmap, %eax
+        syscall
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        popq    %rdi
+        .cfi_adjust_cfa_offset -8
+        cmpq    $-4096, %rax                    /* -errno in [-4095, -1] */
+        ja      .Lmap_failed
+        testq   %rdi, %rdi
+        jz      .Lmap_done
+        incq    H_OS_MAPS(%rdi)
+        addq    H_FOOTPRINT(%rdi), %rsi
+        movq    %rsi, H_FOOTPRINT(%rdi)
+        cmpq    H_PEAK_FOOTPRINT(%rdi), %rsi
+        jbe     .Lmap_done
+        movq    %rsi, H_PEAK_FOOTPRINT(%rdi)
+.Lmap_done:
+        ret
+.Lmap_failed:
+        xorl    %eax, %eax
+        ret
+END(gl__os_map)
+
+/*
+ * gl__os_unmap(heap, address, length) -> 0 or -errno
+ *   rdi = heap (or 0), rsi = address, rdx = length.
+ *   Clobbers rcx, r8-r11.
+ */
+HIDDEN_ENTRY(gl__os_unmap)
+        movq    %rdi, %r8
+        movq    %rsi, %rdi
+        movq    %rdx, %rsi
+        movl    $SYS_munmap, %eax
+        pushq   %r8
+        .cfi_adjust_cfa_offset 8
+        pushq   %rdx
+        .cfi_adjust_cfa_offset 8
+        syscall
+        popq    %rdx
+        .cfi_adjust_cfa_offset -8
+        popq    %r8
+        .cfi_adjust_cfa_offset -8
+        testq   %r8, %r8
+        jz      1f
+        incq    H_OS_UNMAPS(%r8)
+        testq   %rax, %rax
+        jnz     1f
+        subq    %rdx, H_FOOTPRINT(%r8)
+1:      ret
+END(gl__os_unmap)
+
+/*
+ * gl__os_map_aligned(heap, length, alignment) -> address or 0
+ *   rdi = heap, rsi = length (page multiple), rdx = alignment (power of two,
+ *   >= PAGE_SIZE).  Maps length + alignment, unmaps the unaligned head and the
+ *   tail.  Footprint ends up counting exactly `length`.
+ *   Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__os_map_aligned)
+        CFI_PUSH   %rbx
+        CFI_PUSH   %r12
+        CFI_PUSH   %r13
+        CFI_PUSH   %r14
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx                      /* heap */
+        movq    %rsi, %r12                      /* length */
+        movq    %rdx, %r13                      /* alignment */
+        addq    %rdx, %rsi                      /* over-map by the alignment */
+        jc      .Lal_fail
+        call    gl__os_map
+        testq   %rax, %rax
+        jz      .Lal_fail
+        movq    %rax, %r14                      /* raw base */
+        /* aligned = (raw + align - 1) & -align */
+        leaq    -1(%rax,%r13), %rcx
+        movq    %r13, %rdx
+        negq    %rdx
+        andq    %rdx, %rcx
+        pushq   %rcx
+        .cfi_adjust_cfa_offset 8
+        /* head: [raw, aligned) */
+        movq    %rcx, %rdx
+        subq    %r14, %rdx
+        jz      1f
+        movq    %rbx, %rdi
+        movq    %r14, %rsi
+        call    gl__os_unmap
+1:      /* tail: [aligned + length, raw + length + align) */
+        movq    (%rsp), %rcx
+        leaq    (%rcx,%r12), %rsi
+        leaq    (%r14,%r12), %rdx
+        addq    %r13, %rdx
+        subq    %rsi, %rdx
+        jz      2f
+        movq    %rbx, %rdi
+        call    gl__os_unmap
+2:      popq    %rax
+        .cfi_adjust_cfa_offset -8
+        jmp     .Lal_out
+.Lal_fail:
+        xorl    %eax, %eax
+.Lal_out:
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP    %r14
+        CFI_POP    %r13
+        CFI_POP    %r12
+        CFI_POP    %rbx
+        ret
+END(gl__os_map_aligned)
+
+/*
+ * gl__os_advise_free(heap, address, length) -> 0 or -errno
+ *   madvise(MADV_DONTNEED): the pages read back as zero and stop counting in
+ *   the resident set.  Clobbers rcx, r8-r11.
+ */
+HIDDEN_ENTRY(gl__os_advise_free)
+        movq    %rdi, %r8
+        movq    %rsi, %rdi
+        movq    %rdx, %rsi
+        movl    $MADV_DONTNEED, %edx
+        movl    $SYS_madvise, %eax
+        pushq   %r8
+        .cfi_adjust_cfa_offset 8
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        syscall
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        popq    %r8
+        .cfi_adjust_cfa_offset -8
+        testq   %r8, %r8
+        jz      1f
+        incq    H_OS_ADVISES(%r8)
+1:      ret
+END(gl__os_advise_free)
+
+/*
+ * gl__os_random() -> 64 random bits
+ *   getrandom(GRND_NONBLOCK); if the kernel refuses (old kernel, seccomp),
+ *   falls back to rdtsc mixed with the stack address.  Never fails.
+ *   Clobbers rcx, rdx, rsi, rdi, r8-r11.
+ */
+HIDDEN_ENTRY(gl__os_random)
+        subq    $24, %rsp
+        .cfi_adjust_cfa_offset 24
+        movq    $0, (%rsp)
+        movq    %rsp, %rdi
+        movl    $8, %esi
+        movl    $1, %edx                        /* GRND_NONBLOCK */
+        movl    $SYS_getrandom, %eax
+        syscall
+        cmpq    $8, %rax
+        movq    (%rsp), %rax
+        je      1f
+        rdtsc
+        shlq    $32, %rdx
+        orq     %rdx, %rax
+        xorq    %rsp, %rax
+1:      /* one multiply-xorshift round so a weak source still spreads */
+        movabsq $HASH_MULT, %rcx
+        imulq   %rcx, %rax
+        movq    %rax, %rdx
+        shrq    $29, %rdx
+        xorq    %rdx, %rax
+        orq     $1, %rax                        /* never zero */
+        addq    $24, %rsp
+        .cfi_adjust_cfa_offset -24
+        ret
+END(gl__os_random)
+
+/*
+ * gl__os_yield()
+ *   sched_yield, for a spinlock that has spun long enough.  Clobbers rcx, r11.
+ */
+HIDDEN_ENTRY(gl__os_yield)
+        pushq   %rax
+        .cfi_adjust_cfa_offset 8
+        movl    $SYS_sched_yield, %eax
+        syscall
+        popq    %rax
+        .cfi_adjust_cfa_offset -8
+        ret
+END(gl__os_yield)
+
+        .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,217 @@
+/*
+ * segment.S - 4 MiB segments: map, format, register, release.
+ *
+ * A segment is SEG_SIZE bytes at a SEG_SIZE-aligned address, so a block's
+ * segment is one AND away.  It starts with a header (magic = address XOR the
+ * heap secret, owner, list links) and is bracketed by two fenceposts,
+ * permanently in-use pseudo-blocks, so coalescing never leaves the segment.
+ *
+ * The heap has one top (wilderness) block: the free tail of the newest
+ * segment, carved by bumping a pointer and not kept in any bin.  When a new
+ * segment arrives, the old top is retired into its bin.
+ */
+#include "gl_layout.h"
+
+        .text
+
+/*
+ * gl__segment_format(heap, seg)
+ *   Writes the fenceposts and one free block spanning the segment.  The block
+ *   becomes the top if the heap has none, else it goes to its bin.  Adds
+ *   SEG_USABLE to H_FREE_BYTES.  rdi = owned heap, rsi = segment.
+ *   Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__segment_format)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        /* start fencepost */
+        leaq    SEG_START_FENCE(%r12), %rsi
+        movl    $START_FENCE_SIZE, %edx
+        MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
+        btsq    $HDR_FENCE_BIT, %rax
+        movq    %rax, (%rsi)
+        /* end fencepost: size 0, the block before it is free */
+        leaq    SEG_END_FENCE(%r12), %rsi
+        xorl    %edx, %edx
+        MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
+        btsq    $HDR_FENCE_BIT, %rax
+        orq     $HDR_PREV_FREE, %rax
+        movq    %rax, (%rsi)
+        /* one free block between them */
+        leaq    SEG_FIRST(%r12), %rsi
+        movl    $SEG_USABLE, %edx
+        MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
+        btsq    $HDR_FREE_BIT, %rax
+        movq    %rax, (%rsi)
+        addq    $SEG_USABLE, H_FREE_BYTES(%rbx)
+        cmpq    $0, H_TOP(%rbx)
+        jne     1f
+        movq    %rsi, H_TOP(%rbx)
+        leaq    8(%rsi), %rax
+        movq    %rax, H_TOP_CLEAN(%rbx)
+        jmp     2f
+1:      movq    %rdx, SEG_END_FENCE-8(%r12)     /* footer */
+        movq    %rbx, %rdi
+        call    gl__bin_insert                  /* rsi = block, rdx = size */
+2:      addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__segment_format)
+
+/*
+ * gl__segment_new(heap) -> segment or 0
+ *   Maps an aligned segment, registers it (H_SEGSET and, when its slot is
+ *   free, the fast table H_SEGTAB), links it first in H_SEG_LIST.  Does not
+ *   format it.  rdi = owned heap.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__segment_new)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        movl    $SEG_SIZE, %esi
+        movl    $SEG_SIZE, %edx
+        call    gl__os_map_aligned
+        testq   %rax, %rax
+        jz      .Lnew_out
+        movq    %rax, %r12
+        movq    %rbx, %rdi
+        leaq    H_SEGSET(%rbx), %rsi
+        movq    %r12, %rdx
+        shrq    $SEG_SHIFT, %rdx
+        call    gl__set_insert
+        testq   %rax, %rax
+        jnz     .Lnew_unmap
+        /* fast table */
+        movq    %r12, %rax
+        shrq    $SEG_SHIFT, %rax
+        movzbl  %al, %ecx
+        cmpq    $0, H_SEGTAB(%rbx,%rcx,8)
+        jne     1f
+        btsq    $SEGTAB_ALIGN_BIT, %rax
+        movq    %rax, H_SEGTAB(%rbx,%rcx,8)
+1:      /* header */
+        movq    H_SECRET(%rbx), %rax
+        xorq    %r12, %rax
+        movq    %rax, SEG_MAGIC(%r12)
+        movq    %rbx, SEG_HEAP(%r12)
+        movq    H_SEG_LIST(%rbx), %rax
+        movq    %rax, SEG_NEXT(%r12)
+        movq    $0, SEG_PREV(%r12)
+        testq   %rax, %rax
+        jz      2f
+        movq    %r12, SEG_PREV(%rax)
+2:      movq    %r12, H_SEG_LIST(%rbx)
+        incq    H_NSEG(%rbx)
+        movq    %r12, %rax
+        jmp     .Lnew_out
+.Lnew_unmap:
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        movl    $SEG_SIZE, %edx
+        call    gl__os_unmap
+        xorl    %eax, %eax
+.Lnew_out:
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__segment_new)
+
+/*
+ * gl__segment_release(heap, seg)
+ *   Gives an empty segment back to the OS.  The caller has checked that its
+ *   one block is free and has taken it out of its bin (or off the top).
+ *   Unregisters it, unlinks it, unmaps it; subtracts SEG_USABLE from
+ *   H_FREE_BYTES.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__segment_release)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        leaq    H_SEGSET(%rbx), %rdi
+        movq    %r12, %rsi
+        shrq    $SEG_SHIFT, %rsi
+        call    gl__set_remove
+        movq    %r12, %rax
+        shrq    $SEG_SHIFT, %rax
+        movzbl  %al, %ecx
+        btsq    $SEGTAB_ALIGN_BIT, %rax
+        cmpq    %rax, H_SEGTAB(%rbx,%rcx,8)
+        jne     1f
+        movq    $0, H_SEGTAB(%rbx,%rcx,8)
+1:      movq    SEG_NEXT(%r12), %rax
+        movq    SEG_PREV(%r12), %rdx
+        testq   %rdx, %rdx
+        jz      2f
+        movq    %rax, SEG_NEXT(%rdx)
+        jmp     3f
+2:      movq    %rax, H_SEG_LIST(%rbx)
+3:      testq   %rax, %rax
+        jz      4f
+        movq    %rdx, SEG_PREV(%rax)
+4:      decq    H_NSEG(%rbx)
+        subq    $SEG_USABLE, H_FREE_BYTES(%rbx)
+        movq    $0, SEG_MAGIC(%r12)
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        movl    $SEG_SIZE, %edx
+        call    gl__os_unmap
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__segment_release)
+
+/*
+ * gl__grow(heap) -> 0, or -1 when the OS refuses memory
+ *   Adds a segment and makes its space the top.  The old top, if any, is
+ *   retired into its bin first (with a footer, as every binned block has).
+ *   Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__grow)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        call    gl__segment_new
+        testq   %rax, %rax
+        jz      .Lgrow_nomem
+        movq    %rax, %r12
+        movq    H_TOP(%rbx), %rsi
+        testq   %rsi, %rsi
+        jz      1f
+        movq    (%rsi), %rax
+        HSIZE   %rax, %rdx
+        movq    %rdx, -8(%rsi,%rdx)             /* footer */
+        movq    $0, H_TOP(%rbx)
+        movq    %rbx, %rdi
+        call    gl__bin_insert
+1:      movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__segment_format
+        xorl    %eax, %eax
+        jmp     2f
+.Lgrow_nomem:
+        movq    $-1, %rax
+2:      addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__grow)
+
+        .section .note.GNU-stack, "", @progbits
