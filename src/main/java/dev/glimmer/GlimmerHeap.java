@@ -1,0 +1,645 @@
+package dev.glimmer;
+
+import static dev.glimmer.GlimmerException.hex;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.glimmer.internal.GlimmerNative;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A Glimmer heap: native memory from the assembly allocator, as a
+ * {@link SegmentAllocator} and through a raw {@code malloc}/{@code free} API.
+ *
+ * <h2>Kinds</h2>
+ * <ul>
+ *   <li>{@link #ofConfined() Confined}: an owned (unlocked) native heap. Only the thread
+ *       that created it may call its methods; any other thread gets a
+ *       {@link WrongThreadException} before anything reaches native code. Its segments
+ *       belong to a confined arena of the same thread.</li>
+ *   <li>{@link #ofShared() Shared}: a locked native heap ({@code GL_HEAP_LOCKED}, a
+ *       spinlock inside the heap); any thread may allocate and free.</li>
+ *   <li>{@link Glimmer#defaultHeap()}: the process-wide locked heap behind
+ *       {@code gl_malloc}; it cannot be closed or reset.</li>
+ * </ul>
+ *
+ * <h2>Segments and their lifetime</h2>
+ * {@link #allocate(long, long)} returns a segment of exactly the requested size,
+ * associated with an arena the heap owns. {@link #close()} (and {@link #reset()}, which
+ * frees every block at once) closes that arena first, so every segment handed out
+ * before becomes inaccessible: the JDK's scope checks throw
+ * {@link IllegalStateException} instead of touching freed memory. Freeing one segment
+ * with {@link #free(MemorySegment)} cannot invalidate that segment object; using it
+ * afterwards is a use after free, as in C. Memory from {@link #allocate} is not
+ * zeroed (use {@link #calloc} or {@link #asArena()}, whose segments are).
+ *
+ * <h2>Errors</h2>
+ * Misuse is reported as a {@link GlimmerException} with the address in hex and the
+ * size: {@link DoubleFreeException}, {@link InvalidPointerException},
+ * {@link HeapCorruptionException}, {@link NativeOutOfMemoryException},
+ * {@link SizeOverflowException}, {@link InvalidAlignmentException},
+ * {@link HeapClosedException}. The native heap itself never aborts and is left
+ * consistent by a rejected free. Following {@link SegmentAllocator}'s contract,
+ * {@link #allocate(long, long)} throws {@link IllegalArgumentException} for a negative
+ * size or an alignment that is not a power of two; the raw methods throw
+ * {@link SizeOverflowException} and {@link InvalidAlignmentException}.
+ *
+ * <h2>Rules for shared heaps</h2>
+ * Allocation and free are thread-safe. {@link #close()} and {@link #reset()} while
+ * other threads are still using the heap, and {@link #blocks()} while others modify
+ * it, are the caller's error (as for any allocator). The closed state is a volatile
+ * field set once, so a call that starts after {@code close()} has begun throws
+ * {@link HeapClosedException}; the arena is closed (a JDK handshake) before the native
+ * heap is destroyed, so no segment access can race with the unmapping.
+ *
+ * <h2>Cost</h2>
+ * {@link #malloc(long)} and {@link #free(long)} do one access check (owner thread for
+ * confined heaps, and the closed flag), one exact downcall and one compare of the
+ * result; everything else happens only on failure.
+ */
+@SuppressWarnings("restricted") // reinterpret: the heap knows each block's size and lifetime
+public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
+
+    /** Largest request any call accepts: 16 TiB - 1 MiB ({@code GL_MAX_SIZE}). */
+    public static final long MAX_SIZE = GlimmerNative.GL_MAX_SIZE;
+
+    /** Alignment of every pointer malloc returns. */
+    public static final long MALLOC_ALIGNMENT = 16;
+
+    private static final VarHandle CLOSED;
+
+    static {
+        try {
+            CLOSED = MethodHandles.lookup().findVarHandle(GlimmerHeap.class, "closed", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The native {@code gl_heap *}; valid while {@code closed} is false. */
+    private final long heap;
+    /** The owner thread of a confined heap; null for shared heaps. */
+    private final Thread owner;
+    /** False for the process-wide default heap. */
+    private final boolean closeable;
+    /** Set once, by close(). */
+    private volatile boolean closed;
+    /** The scope of the segments handed out; replaced by reset(). Global for the default heap. */
+    private volatile Arena arena;
+
+    private GlimmerHeap(long heap, Thread owner, boolean closeable, Arena arena) {
+        this.heap = heap;
+        this.owner = owner;
+        this.closeable = closeable;
+        this.arena = arena;
+    }
+
+    // ---- creation ------------------------------------------------------------------------
+
+    /** A new owned heap for the calling thread only, with default options. */
+    public static GlimmerHeap ofConfined() {
+        return builder().build();
+    }
+
+    /** A new locked heap that any thread may use, with default options. */
+    public static GlimmerHeap ofShared() {
+        return builder().shared(true).build();
+    }
+
+    /** A builder for a heap with options ({@code struct gl_options}). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The process-wide default heap (see {@link Glimmer#defaultHeap()}). */
+    static GlimmerHeap wrapDefault(long handle) {
+        return new GlimmerHeap(handle, null, false, Arena.global());
+    }
+
+    /** Options for a new heap; {@link #build()} creates it on (and, if confined, for) the calling thread. */
+    public static final class Builder {
+        private boolean shared;
+        private int maxSearchDepth;           // 0 = the native default (16)
+        private int cacheLimit = GlimmerNative.GL_CACHE_MAX;
+        private boolean disableCache;
+
+        private Builder() {
+        }
+
+        /** A locked heap any thread may use (true), or a confined one (false, the default). */
+        public Builder shared(boolean shared) {
+            this.shared = shared;
+            return this;
+        }
+
+        /**
+         * Blocks examined in a range bin for a best fit before the next larger bin is used;
+         * 0 means the native default (16).
+         */
+        public Builder maxSearchDepth(int depth) {
+            if (depth < 0) {
+                throw new IllegalArgumentException("maxSearchDepth must be >= 0 (0 = default): " + depth);
+            }
+            this.maxSearchDepth = depth;
+            return this;
+        }
+
+        /**
+         * Recently-freed blocks kept per small class, 0..8 (default 8). 0 keeps none,
+         * which is the same as {@link #disableCache()}.
+         */
+        public Builder cacheLimit(int limit) {
+            if (limit < 0 || limit > GlimmerNative.GL_CACHE_MAX) {
+                throw new IllegalArgumentException("cacheLimit must be 0.." + GlimmerNative.GL_CACHE_MAX
+                        + ": " + limit);
+            }
+            this.cacheLimit = limit;
+            return this;
+        }
+
+        /** No recently-freed cache: every free goes straight to the coalescer. */
+        public Builder disableCache() {
+            this.disableCache = true;
+            return this;
+        }
+
+        /** Creates the native heap. */
+        public GlimmerHeap build() {
+            long handle;
+            try (Arena tmp = Arena.ofConfined()) {
+                MemorySegment opts = tmp.allocate(GlimmerNative.GL_OPTIONS);   // zeroed: reserved[] = 0
+                opts.set(JAVA_LONG, GlimmerNative.OPT_FLAGS, shared ? GlimmerNative.GL_HEAP_LOCKED : 0);
+                opts.set(JAVA_LONG, GlimmerNative.OPT_MAX_SEARCH_DEPTH, maxSearchDepth);
+                opts.set(JAVA_LONG, GlimmerNative.OPT_CACHE_LIMIT, cacheLimit);
+                opts.set(JAVA_LONG, GlimmerNative.OPT_DISABLE_CACHE, disableCache || cacheLimit == 0 ? 1 : 0);
+                handle = GlimmerNative.heapCreate(opts.address());
+            }
+            if (handle == 0) {
+                throw new NativeOutOfMemoryException(0, "gl_heap_create failed: the operating system"
+                        + " refused memory for a new " + (shared ? "shared" : "confined") + " heap");
+            }
+            Thread thread = shared ? null : Thread.currentThread();
+            return new GlimmerHeap(handle, thread, true, shared ? Arena.ofShared() : Arena.ofConfined());
+        }
+    }
+
+    // ---- the access check (the only Java work on the fast path) ---------------------------
+
+    private void checkAccess() {
+        Thread o = owner;
+        if ((o != null && o != Thread.currentThread()) || closed) {
+            throw accessDenied();
+        }
+    }
+
+    private RuntimeException accessDenied() {
+        Thread current = Thread.currentThread();
+        if (owner != null && owner != current) {
+            return new WrongThreadException("confined GlimmerHeap " + hex(heap) + " belongs to thread '"
+                    + owner.getName() + "' (id " + owner.threadId() + "); called from thread '"
+                    + current.getName() + "' (id " + current.threadId() + ")");
+        }
+        return new HeapClosedException(heap, "GlimmerHeap " + hex(heap) + " is closed");
+    }
+
+    // ---- raw API -------------------------------------------------------------------------
+
+    /**
+     * Allocates {@code size} bytes, 16-byte aligned, uninitialised. {@code malloc(0)}
+     * returns a unique pointer.
+     *
+     * @return the address, never 0
+     * @throws SizeOverflowException      if {@code size < 0} or {@code size > MAX_SIZE}
+     * @throws NativeOutOfMemoryException if the OS refuses memory
+     */
+    public long malloc(long size) {
+        checkAccess();
+        if (size < 0) {
+            throw Failures.negativeSize("malloc", size);
+        }
+        long p = GlimmerNative.heapMalloc(heap, size);
+        if (p == 0) {
+            throw allocationFailed("malloc(" + size + " bytes)", 0, size);
+        }
+        return p;
+    }
+
+    /**
+     * Frees a block from {@link #malloc}, {@link #calloc}, {@link #realloc} or
+     * {@link #alignedAlloc}. {@code free(0)} does nothing.
+     *
+     * @throws DoubleFreeException      if the block is already free
+     * @throws InvalidPointerException  if {@code address} is not a block of this heap
+     * @throws HeapCorruptionException  if the block's header is damaged
+     */
+    public void free(long address) {
+        checkAccess();
+        int status = GlimmerNative.heapFree(heap, address);
+        if (status != 0) {
+            throw Failures.freeFailed(heap, status, address);
+        }
+    }
+
+    /**
+     * Allocates {@code n * size} zeroed bytes.
+     *
+     * @throws SizeOverflowException if either is negative, or the product overflows or
+     *                               exceeds {@code MAX_SIZE}
+     */
+    public long calloc(long n, long size) {
+        checkAccess();
+        if (n < 0 || size < 0) {
+            throw new SizeOverflowException(0, "calloc(" + n + ", " + size + "): negative count or size");
+        }
+        if (Math.multiplyHigh(n, size) != 0 || n * size < 0) {
+            throw new SizeOverflowException(0, "calloc(" + n + ", " + size + "): " + n + " * " + size
+                    + " bytes overflows 64 bits");
+        }
+        long p = GlimmerNative.heapCalloc(heap, n, size);
+        if (p == 0) {
+            throw allocationFailed("calloc(" + n + ", " + size + " bytes)", 0, n * size);
+        }
+        return p;
+    }
+
+    /**
+     * Resizes a block, keeping its contents up to the smaller size; may move it.
+     * {@code realloc(0, size)} is {@code malloc(size)}; {@code realloc(p, 0)} returns a
+     * minimum block. On failure the original block is unchanged and still owned by
+     * the caller.
+     */
+    public long realloc(long address, long size) {
+        checkAccess();
+        if (size < 0) {
+            throw Failures.negativeSize("realloc(" + hex(address) + ", " + size + ")", size);
+        }
+        long p = GlimmerNative.heapRealloc(heap, address, size);
+        if (p == 0) {
+            throw allocationFailed("realloc(" + hex(address) + ", " + size + " bytes)", address, size);
+        }
+        return p;
+    }
+
+    /**
+     * Allocates {@code size} bytes at an address that is a multiple of {@code alignment}.
+     *
+     * @throws InvalidAlignmentException if {@code alignment} is not a positive power of two
+     */
+    public long alignedAlloc(long alignment, long size) {
+        checkAccess();
+        if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
+            throw Failures.badAlignment("alignedAlloc(" + alignment + ", " + size + ")", alignment);
+        }
+        if (size < 0) {
+            throw Failures.negativeSize("alignedAlloc(" + alignment + ", " + size + ")", size);
+        }
+        long p = GlimmerNative.heapAlignedAlloc(heap, alignment, size);
+        if (p == 0) {
+            throw allocationFailed("alignedAlloc(" + alignment + ", " + size + " bytes)", 0, size);
+        }
+        return p;
+    }
+
+    /** The usable bytes of the live block at {@code address}; 0 if it is not a live block of this heap. */
+    public long usableSize(long address) {
+        checkAccess();
+        return GlimmerNative.heapUsableSize(heap, address);
+    }
+
+    private GlimmerException allocationFailed(String call, long address, long size) {
+        return Failures.allocationFailed(heap, GlimmerNative.heapLastError(heap), call, address, size);
+    }
+
+    // ---- segments ------------------------------------------------------------------------
+
+    /**
+     * A segment of exactly {@code byteSize} bytes (not zeroed), aligned to
+     * {@code byteAlignment}, which dies when this heap is closed or reset.
+     *
+     * @throws IllegalArgumentException   if {@code byteSize < 0}, or {@code byteAlignment}
+     *                                    is not a positive power of two (SegmentAllocator's contract)
+     * @throws SizeOverflowException      if {@code byteSize > MAX_SIZE}
+     * @throws NativeOutOfMemoryException if the OS refuses memory
+     */
+    @Override
+    public MemorySegment allocate(long byteSize, long byteAlignment) {
+        checkAccess();
+        long p = allocateRaw(byteSize, byteAlignment);
+        return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
+    }
+
+    private long allocateRaw(long byteSize, long byteAlignment) {
+        if (byteSize < 0) {
+            throw new IllegalArgumentException("allocate(" + byteSize + ", " + byteAlignment
+                    + "): negative size " + byteSize + " bytes");
+        }
+        if (byteAlignment <= 0 || (byteAlignment & (byteAlignment - 1)) != 0) {
+            throw new IllegalArgumentException("allocate(" + byteSize + ", " + byteAlignment
+                    + "): alignment " + byteAlignment + " is not a positive power of two");
+        }
+        long p = byteAlignment <= MALLOC_ALIGNMENT
+                ? GlimmerNative.heapMalloc(heap, byteSize)
+                : GlimmerNative.heapAlignedAlloc(heap, byteAlignment, byteSize);
+        if (p == 0) {
+            throw allocationFailed("allocate(" + byteSize + " bytes, alignment " + byteAlignment + ")",
+                    0, byteSize);
+        }
+        return p;
+    }
+
+    /** As {@link #allocate(long, long)}, zero-filled (the {@link #asArena()} view's allocation). */
+    MemorySegment allocateZeroed(long byteSize, long byteAlignment) {
+        checkAccess();
+        boolean plain = byteSize >= 0 && byteAlignment > 0 && byteAlignment <= MALLOC_ALIGNMENT
+                && (byteAlignment & (byteAlignment - 1)) == 0;
+        if (!plain) {
+            // over-aligned (or invalid: allocateRaw throws) - no aligned calloc in glimmer.h
+            return MemorySegment.ofAddress(allocateRaw(byteSize, byteAlignment))
+                    .reinterpret(byteSize, arena, null)
+                    .fill((byte) 0);
+        }
+        long p = GlimmerNative.heapCalloc(heap, 1, byteSize);
+        if (p == 0) {
+            throw allocationFailed("allocate(" + byteSize + " bytes, alignment " + byteAlignment + ")",
+                    0, byteSize);
+        }
+        return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
+    }
+
+    /**
+     * Frees a segment returned by {@link #allocate} or {@link #reallocate}.
+     *
+     * @throws InvalidPointerException if the segment was not allocated by this heap
+     *                                 (another heap or arena, a heap segment, a segment
+     *                                 from before {@link #reset()}), or is a slice of one
+     * @throws DoubleFreeException     if it was already freed
+     */
+    public void free(MemorySegment segment) {
+        checkAccess();
+        checkOwnSegment(segment, "free");
+        long address = segment.address();
+        int status = GlimmerNative.heapFree(heap, address);
+        if (status != 0) {
+            throw Failures.freeFailed(heap, status, address);
+        }
+    }
+
+    /**
+     * Resizes a segment's block to {@code newSize} bytes, keeping the contents up to the
+     * smaller size, and returns a segment of exactly {@code newSize} bytes. The old segment
+     * must not be used afterwards (it stays accessible until close/reset: a use after free).
+     *
+     * @throws SizeOverflowException   if {@code newSize < 0} or {@code newSize > MAX_SIZE}
+     * @throws InvalidPointerException if the segment was not allocated by this heap
+     */
+    public MemorySegment reallocate(MemorySegment segment, long newSize) {
+        checkAccess();
+        checkOwnSegment(segment, "reallocate");
+        long address = segment.address();
+        if (newSize < 0) {
+            throw Failures.negativeSize("reallocate(" + hex(address) + ", " + newSize + ")", newSize);
+        }
+        long p = GlimmerNative.heapRealloc(heap, address, newSize);
+        if (p == 0) {
+            throw allocationFailed("reallocate(" + hex(address) + ", " + newSize + " bytes)", address, newSize);
+        }
+        return MemorySegment.ofAddress(p).reinterpret(newSize, arena, null);
+    }
+
+    private void checkOwnSegment(MemorySegment segment, String call) {
+        Arena a = arena;
+        if (!segment.isNative() || !segment.scope().equals(a.scope())) {
+            long address = segment.isNative() ? segment.address() : 0;
+            String why = !segment.isNative() ? "a heap (Java array) segment"
+                    : !segment.scope().isAlive() ? "a segment whose scope is closed (from before reset(),"
+                    + " or from a closed arena)"
+                    : "a segment of another arena or heap";
+            throw new InvalidPointerException(address, call + "(segment " + hex(address) + " of "
+                    + segment.byteSize() + " bytes) on heap " + hex(heap) + ": " + why
+                    + ", not one allocated by this heap");
+        }
+    }
+
+    // ---- inspection ----------------------------------------------------------------------
+
+    /** A snapshot of the heap's statistics. */
+    public HeapStats stats() {
+        checkAccess();
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment s = tmp.allocate(GlimmerNative.GL_STATS);
+            GlimmerNative.heapStats(heap, s.address());
+            long[] errors = new long[GlimmerNative.GL_ERROR_KINDS];
+            long[] classLive = new long[GlimmerNative.GL_SMALL_CLASSES];
+            MemorySegment.copy(s, JAVA_LONG, GlimmerNative.ST_ERRORS, errors, 0, errors.length);
+            MemorySegment.copy(s, JAVA_LONG, GlimmerNative.ST_CLASS_LIVE, classLive, 0, classLive.length);
+            return new HeapStats(
+                    s.get(JAVA_LONG, GlimmerNative.ST_LIVE_BYTES),
+                    s.get(JAVA_LONG, GlimmerNative.ST_LIVE_BLOCKS),
+                    s.get(JAVA_LONG, GlimmerNative.ST_PEAK_LIVE_BYTES),
+                    s.get(JAVA_LONG, GlimmerNative.ST_FOOTPRINT),
+                    s.get(JAVA_LONG, GlimmerNative.ST_PEAK_FOOTPRINT),
+                    s.get(JAVA_LONG, GlimmerNative.ST_SEGMENTS),
+                    s.get(JAVA_LONG, GlimmerNative.ST_LARGE_BLOCKS),
+                    s.get(JAVA_LONG, GlimmerNative.ST_FREE_BYTES),
+                    s.get(JAVA_LONG, GlimmerNative.ST_CACHED_BLOCKS),
+                    s.get(JAVA_LONG, GlimmerNative.ST_CACHE_HITS),
+                    s.get(JAVA_LONG, GlimmerNative.ST_SEARCH_STEPS),
+                    s.get(JAVA_LONG, GlimmerNative.ST_OS_MAPS),
+                    s.get(JAVA_LONG, GlimmerNative.ST_OS_UNMAPS),
+                    s.get(JAVA_LONG, GlimmerNative.ST_OS_ADVISES),
+                    errors, classLive);
+        }
+    }
+
+    /**
+     * Verifies every invariant of the heap (and flushes the recently-freed cache, as
+     * gl_heap_check does).
+     *
+     * @throws HeapCorruptionException naming the first violated invariant, its address
+     *                                 and the value found there
+     */
+    public void check() {
+        checkAccess();
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment r = tmp.allocate(GlimmerNative.GL_CHECK_REPORT);
+            int rc = GlimmerNative.heapCheck(heap, r.address());
+            if (rc == 0) {
+                return;
+            }
+            if (rc < 0) {
+                throw new GlimmerException(rc, heap, "gl_heap_check(" + hex(heap) + ") failed with "
+                        + Failures.statusName(rc));
+            }
+            long code = r.get(JAVA_LONG, GlimmerNative.CR_CODE);
+            throw Failures.checkFailed(heap, code != 0 ? code : rc,
+                    r.get(JAVA_LONG, GlimmerNative.CR_ADDRESS),
+                    r.get(JAVA_LONG, GlimmerNative.CR_DETAIL),
+                    r.get(JAVA_LONG, GlimmerNative.CR_BLOCKS_CHECKED));
+        }
+    }
+
+    /**
+     * Every block of the heap, in walk order (segments, then large blocks): used, free,
+     * cached and large. The heap must not change during the walk (for a shared heap,
+     * that is the caller's responsibility).
+     */
+    public List<BlockInfo> blocks() {
+        checkAccess();
+        List<BlockInfo> out = new ArrayList<>();
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment b = tmp.allocate(GlimmerNative.GL_BLOCK_INFO);   // zeroed: start of the walk
+            long info = b.address();
+            while (true) {
+                int rc = GlimmerNative.heapWalk(heap, info);
+                if (rc == 0) {
+                    return out;
+                }
+                if (rc != 1) {
+                    throw new GlimmerException(rc, b.get(JAVA_LONG, GlimmerNative.BI_ADDRESS),
+                            "gl_heap_walk(" + hex(heap) + ") failed with " + Failures.statusName(rc)
+                                    + " after " + out.size() + " blocks");
+                }
+                out.add(new BlockInfo(b.get(JAVA_LONG, GlimmerNative.BI_ADDRESS),
+                        b.get(JAVA_LONG, GlimmerNative.BI_SIZE),
+                        BlockInfo.State.ofCode(b.get(JAVA_LONG, GlimmerNative.BI_STATE))));
+            }
+        }
+    }
+
+    // ---- whole-heap operations -----------------------------------------------------------
+
+    /**
+     * Frees every block at once. Segments handed out before become inaccessible (their
+     * arena is closed and replaced), raw addresses become dangling.
+     *
+     * @throws UnsupportedOperationException on the default heap (its blocks belong to
+     *                                       everyone in the process)
+     */
+    public void reset() {
+        checkAccess();
+        if (!closeable) {
+            throw new UnsupportedOperationException("the default heap cannot be reset: its blocks"
+                    + " belong to the whole process");
+        }
+        Arena old = arena;
+        arena = owner != null ? Arena.ofConfined() : Arena.ofShared();
+        old.close();
+        GlimmerNative.heapReset(heap);
+    }
+
+    /**
+     * Returns memory to the OS: empty segments and the interior pages of large free
+     * blocks (and flushes the recently-freed cache).
+     *
+     * @return bytes given back
+     */
+    public long trim() {
+        checkAccess();
+        return GlimmerNative.heapTrim(heap);
+    }
+
+    /**
+     * Closes the heap: its segments become inaccessible and every mapping is returned to
+     * the OS. Idempotent; afterwards every method throws {@link HeapClosedException}.
+     *
+     * @throws WrongThreadException          for a confined heap, from another thread
+     * @throws UnsupportedOperationException on the default heap
+     */
+    @Override
+    public void close() {
+        if (!closeable) {
+            throw new UnsupportedOperationException("the default heap cannot be closed");
+        }
+        Thread o = owner;
+        if (o != null && o != Thread.currentThread()) {
+            throw accessDenied();
+        }
+        if (!CLOSED.compareAndSet(this, false, true)) {
+            return;
+        }
+        try {
+            arena.close();
+        } finally {
+            GlimmerNative.heapDestroy(heap);
+        }
+    }
+
+    /** Whether {@link #close()} has been called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Whether any thread may use this heap (a locked native heap). */
+    public boolean isShared() {
+        return owner == null;
+    }
+
+    /** Whether this is the process-wide default heap. */
+    public boolean isDefault() {
+        return !closeable;
+    }
+
+    /** The native {@code gl_heap *} handle (for diagnostics and native interop). */
+    public long handle() {
+        return heap;
+    }
+
+    /**
+     * An {@link Arena} view of this heap: {@code allocate} takes zeroed memory from the heap
+     * (like the JDK's arenas), {@code scope()} is the heap's, and {@code close()} closes the
+     * heap, so every segment dies with it.
+     */
+    public Arena asArena() {
+        return new HeapArena(this);
+    }
+
+    @Override
+    public String toString() {
+        return "GlimmerHeap[" + (!closeable ? "default" : owner == null ? "shared" : "confined to '"
+                + owner.getName() + "'") + ", " + hex(heap) + (closed ? ", closed" : "") + "]";
+    }
+
+    /** The view behind {@link #asArena()}: the JDK's Arena contract on top of a heap. */
+    private static final class HeapArena implements Arena {
+        private final GlimmerHeap heap;
+
+        HeapArena(GlimmerHeap heap) {
+            this.heap = heap;
+        }
+
+        @Override
+        public MemorySegment allocate(long byteSize, long byteAlignment) {
+            if (heap.closed) {
+                // Arena's contract: IllegalStateException once closed
+                throw new IllegalStateException("Already closed: " + heap, heap.accessDenied());
+            }
+            return heap.allocateZeroed(byteSize, byteAlignment);
+        }
+
+        @Override
+        public MemorySegment.Scope scope() {
+            return heap.arena.scope();
+        }
+
+        @Override
+        public void close() {
+            if (!heap.closeable) {
+                throw new UnsupportedOperationException("the default heap's arena cannot be closed");
+            }
+            if (heap.closed) {
+                throw new IllegalStateException("Already closed: " + heap);   // Arena's contract
+            }
+            heap.close();
+        }
+
+        @Override
+        public String toString() {
+            return "Arena view of " + heap;
+        }
+    }
+}
