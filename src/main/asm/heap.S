@@ -323,7 +323,8 @@ gl__reset_owned:
         call    gl__segment_format
         movq    SEG_NEXT(%r12), %r12
         jmp     2b
-3:      addq    $8, %rsp
+3:      movq    $-1, H_TOP_CLEAN(%rbx)          /* reused memory is not clean */
+        addq    $8, %rsp
         .cfi_adjust_cfa_offset -8
         CFI_POP %r12
         CFI_POP %rbx
@@ -406,6 +407,7 @@ ENTRY(gl_default_heap)
         CFI_POP %rbx
         ret
 END(gl_default_heap)
+INTERNAL_ALIAS(gl_default_heap, gl__default_heap)
 
         .section .rodata
         .p2align 3

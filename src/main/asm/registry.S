@@ -35,10 +35,10 @@ HIDDEN_ENTRY(gl__set_find)
         .p2align 4
 .Lfind_probe:
         movq    (%r8,%rax,8), %rcx
+        testq   %rcx, %rcx                      /* empty first: key 0 is never stored */
+        jz      .Lfind_none
         cmpq    %rsi, %rcx
         je      .Lfind_hit
-        testq   %rcx, %rcx
-        jz      .Lfind_none
         incq    %rax
         andq    %rdx, %rax
         jmp     .Lfind_probe
