@@ -1,0 +1,764 @@
+/*
+ * contract.c - what a C program may rely on from libglimmer.so (glimmer.h).
+ *
+ * Built and run by src/test/java/dev/glimmer/nativelib/CContractTest.java
+ * (mvn test) and by `make test-native` (against target/native):
+ *
+ *   gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread -I src/main/asm \
+ *       src/test/c/contract.c -L <libdir> -lglimmer -Wl,-rpath,<libdir> -o contract
+ *   ./contract [seed]
+ *
+ * Prints one line per group of checks and exits 1 at the first failure, with
+ * the file, line, condition and the values involved.  The last line on
+ * success is "contract: all <n> checks passed".
+ */
+#define _GNU_SOURCE
+#include "glimmer.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- reporting ------------------------------------------------------------ */
+static unsigned long checks;
+static const char *current = "start";
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            printf("FAIL [%s] %s:%d: %s: ", current, __FILE__, __LINE__, #cond); \
+            printf(__VA_ARGS__);                                               \
+            printf("\n");                                                      \
+            fflush(stdout);                                                    \
+            exit(1);                                                           \
+        }                                                                      \
+        __atomic_add_fetch(&checks, 1, __ATOMIC_RELAXED);                      \
+    } while (0)
+
+static void begin(const char *what) { current = what; }
+static void ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void ok(const char *fmt, ...)
+{
+    va_list ap;
+    printf("ok   %-34s ", current);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+static uint64_t rng_state;
+static uint64_t rnd(uint64_t *s)          /* splitmix64: reproducible */
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static inline uint8_t pat(uint64_t key, size_t i) { return (uint8_t)(key * 31 + i * 7 + (i >> 8)); }
+
+static void fill(void *p, size_t n, uint64_t key)
+{
+    uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) b[i] = pat(key, i);
+}
+
+/* index of the first byte that differs from the pattern, or n */
+static size_t verify(const void *p, size_t n, uint64_t key)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != pat(key, i)) return i;
+    return n;
+}
+
+static int all_zero(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i]) return 0;
+    return 1;
+}
+
+static int aligned(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
+
+static gl_stats stats_of(gl_heap *h)
+{
+    gl_stats s;
+    memset(&s, 0xA5, sizeof s);              /* the library must fill every field */
+    gl_heap_stats(h, &s);
+    return s;
+}
+
+#define CHECK_HEAP(h)                                                          \
+    do {                                                                       \
+        gl_check_report r_;                                                    \
+        memset(&r_, 0, sizeof r_);                                             \
+        int c_ = gl_heap_check((h), &r_);                                      \
+        CHECK(c_ == 0, "gl_heap_check = %d: code %" PRIu64 " at 0x%" PRIx64    \
+              " detail 0x%" PRIx64 " after %" PRIu64 " blocks",                \
+              c_, r_.code, r_.address, r_.detail, r_.blocks_checked);          \
+    } while (0)
+
+/* VmSize of this process, in KiB */
+static long vm_size_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %ld kB", &kib) == 1) break;
+    fclose(f);
+    return kib;
+}
+
+/* ---- 1. many sizes, patterns, no overlap ----------------------------------- */
+struct blk { char *p; size_t n; uint64_t key; };
+
+static int by_addr(const void *a, const void *b)
+{
+    const struct blk *x = a, *y = b;
+    return (x->p > y->p) - (x->p < y->p);
+}
+
+static const size_t big_sizes[] = {
+    1500, 2000, 4000, 4096, 8192, 10000, 65536, 100000, 262144,
+    (1u << 20) - 8, 1u << 20, (1u << 20) + 1, 3u << 20, 5u << 20,
+};
+#define NBIG (sizeof big_sizes / sizeof big_sizes[0])
+#define NSMALL 1100                        /* sizes 1..1100 */
+#define NSIZES (NSMALL + NBIG)
+
+static void sizes_round(gl_heap *h, int round)
+{
+    static struct blk b[NSIZES];
+    size_t n = 0, sum = 0;
+
+    for (size_t i = 0; i < NSIZES; i++) {
+        size_t idx = round ? NSIZES - 1 - i : i;          /* round 1: reverse order */
+        size_t sz = idx < NSMALL ? idx + 1 : big_sizes[idx - NSMALL];
+        char *p = gl_heap_malloc(h, sz);
+        CHECK(p != NULL, "gl_heap_malloc(%zu) = NULL, last error %d", sz, gl_heap_last_error(h));
+        CHECK(aligned(p, 16), "gl_heap_malloc(%zu) = %p is not 16-byte aligned", sz, (void *)p);
+        size_t us = gl_heap_usable_size(h, p);
+        CHECK(us >= sz, "gl_heap_usable_size = %zu < requested %zu", us, sz);
+        b[n].p = p; b[n].n = sz; b[n].key = i * 2654435761u + round;
+        fill(p, sz, b[n].key);
+        n++; sum += sz;
+    }
+    gl_stats s = stats_of(h);
+    CHECK(s.live_blocks == n, "live_blocks = %" PRIu64 ", expected %zu", s.live_blocks, n);
+    CHECK(s.live_bytes >= sum, "live_bytes = %" PRIu64 " < %zu requested", s.live_bytes, sum);
+    CHECK(s.footprint >= s.live_bytes, "footprint %" PRIu64 " < live_bytes %" PRIu64, s.footprint, s.live_bytes);
+    CHECK(s.peak_live_bytes >= s.live_bytes, "peak_live_bytes %" PRIu64 " < live %" PRIu64, s.peak_live_bytes, s.live_bytes);
+    CHECK(s.peak_footprint >= s.footprint, "peak_footprint < footprint");
+    CHECK(s.segments >= 1, "segments = %" PRIu64, s.segments);
+    CHECK(s.large_blocks >= 1, "large_blocks = %" PRIu64 " with a 5 MiB block live", s.large_blocks);
+
+    for (size_t i = 0; i < n; i++) {
+        size_t at = verify(b[i].p, b[i].n, b[i].key);
+        CHECK(at == b[i].n, "block %p (%zu bytes) damaged at byte %zu", (void *)b[i].p, b[i].n, at);
+    }
+    struct blk *sorted = malloc(n * sizeof *sorted);
+    memcpy(sorted, b, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, by_addr);
+    for (size_t i = 0; i + 1 < n; i++)
+        CHECK(sorted[i].p + sorted[i].n <= sorted[i + 1].p,
+              "blocks overlap: %p+%zu and %p", (void *)sorted[i].p, sorted[i].n, (void *)sorted[i + 1].p);
+    free(sorted);
+    CHECK_HEAP(h);
+
+    for (size_t i = 1; i < n; i += 2) {                    /* odd ones first: holes everywhere */
+        int rc = gl_heap_free(h, b[i].p);
+        CHECK(rc == GL_OK, "gl_heap_free(%p) [%zu bytes] = %d", (void *)b[i].p, b[i].n, rc);
+    }
+    CHECK_HEAP(h);
+    for (size_t i = 0; i < n; i += 2) {
+        size_t at = verify(b[i].p, b[i].n, b[i].key);
+        CHECK(at == b[i].n, "block %p (%zu bytes) damaged at byte %zu after freeing its neighbours",
+              (void *)b[i].p, b[i].n, at);
+        int rc = gl_heap_free(h, b[i].p);
+        CHECK(rc == GL_OK, "gl_heap_free(%p) [%zu bytes] = %d", (void *)b[i].p, b[i].n, rc);
+    }
+    s = stats_of(h);
+    CHECK(s.live_blocks == 0, "live_blocks = %" PRIu64 " after freeing everything", s.live_blocks);
+    CHECK(s.live_bytes == 0, "live_bytes = %" PRIu64 " after freeing everything", s.live_bytes);
+    CHECK(s.large_blocks == 0, "large_blocks = %" PRIu64 " after freeing everything", s.large_blocks);
+    CHECK_HEAP(h);
+    ok("%zu blocks of 1..%zu bytes, %zu bytes in all", n, (size_t)(5u << 20), sum);
+}
+
+/* ---- 2. a random workload: malloc, calloc, realloc, free ------------------- */
+#define SLOTS 2048
+
+static size_t random_size(uint64_t *s)
+{
+    uint64_t r = rnd(s) % 1000;
+    if (r < 700) return 1 + rnd(s) % 128;
+    if (r < 900) return 1 + rnd(s) % 1024;
+    if (r < 990) return 1 + rnd(s) % 16384;
+    if (r < 998) return 1 + rnd(s) % 262144;
+    return (1u << 20) + rnd(s) % (1u << 20);                    /* large blocks */
+}
+
+static void random_workload(gl_heap *h, uint64_t seed, long ops, int check_every)
+{
+    static struct blk slot[SLOTS];
+    uint64_t s = seed;
+    long nm = 0, nc = 0, nr = 0, nf = 0;
+    memset(slot, 0, sizeof slot);
+
+    for (long op = 0; op < ops; op++) {
+        struct blk *b = &slot[rnd(&s) % SLOTS];
+        uint64_t kind = rnd(&s) % 10;
+        if (b->p == NULL) {
+            size_t sz = random_size(&s);
+            if (kind == 0) {
+                size_t k = 1 + rnd(&s) % 8;
+                b->p = gl_heap_calloc(h, k, (sz + k - 1) / k);
+                CHECK(b->p != NULL, "gl_heap_calloc(%zu, %zu) = NULL", k, (sz + k - 1) / k);
+                CHECK(all_zero(b->p, sz), "gl_heap_calloc(%zu, %zu) = %p is not zeroed", k, (sz + k - 1) / k, (void *)b->p);
+                nc++;
+            } else {
+                b->p = gl_heap_malloc(h, sz);
+                CHECK(b->p != NULL, "gl_heap_malloc(%zu) = NULL (op %ld)", sz, op);
+                nm++;
+            }
+            CHECK(aligned(b->p, 16), "%p not 16-byte aligned", (void *)b->p);
+            b->n = sz; b->key = rnd(&s);
+            fill(b->p, sz, b->key);
+        } else {
+            size_t at = verify(b->p, b->n, b->key);
+            CHECK(at == b->n, "block %p (%zu bytes) damaged at byte %zu (op %ld, seed %" PRIu64 ")",
+                  (void *)b->p, b->n, at, op, seed);
+            if (kind < 3) {
+                size_t sz = random_size(&s);
+                char *q = gl_heap_realloc(h, b->p, sz);
+                CHECK(q != NULL, "gl_heap_realloc(%p, %zu) = NULL", (void *)b->p, sz);
+                size_t keep = sz < b->n ? sz : b->n;
+                at = verify(q, keep, b->key);
+                CHECK(at == keep, "gl_heap_realloc(%zu -> %zu) lost byte %zu", b->n, sz, at);
+                b->p = q; b->n = sz; b->key = rnd(&s);
+                fill(q, sz, b->key);
+                nr++;
+            } else {
+                int rc = gl_heap_free(h, b->p);
+                CHECK(rc == GL_OK, "gl_heap_free(%p) = %d (op %ld)", (void *)b->p, rc, op);
+                b->p = NULL;
+                nf++;
+            }
+        }
+        if (check_every && op % check_every == 0) CHECK_HEAP(h);
+    }
+    CHECK_HEAP(h);
+    for (int i = 0; i < SLOTS; i++)
+        if (slot[i].p) {
+            size_t at = verify(slot[i].p, slot[i].n, slot[i].key);
+            CHECK(at == slot[i].n, "block damaged at byte %zu", at);
+            CHECK(gl_heap_free(h, slot[i].p) == GL_OK, "final free");
+            nf++;
+        }
+    gl_stats st = stats_of(h);
+    CHECK(st.live_blocks == 0 && st.live_bytes == 0, "live %" PRIu64 " blocks, %" PRIu64 " bytes at the end",
+          st.live_blocks, st.live_bytes);
+    CHECK_HEAP(h);
+    ok("%ld ops (seed %" PRIu64 "): %ld malloc, %ld calloc, %ld realloc, %ld free",
+       ops, seed, nm, nc, nr, nf);
+}
+
+/* ---- 3. misuse is a status code, never a crash ------------------------------ */
+static char static_buf[256] __attribute__((aligned(64)));
+
+static void double_free_between_guards(gl_heap *h, size_t sz)
+{
+    void *g1 = gl_heap_malloc(h, sz), *p = gl_heap_malloc(h, sz), *g2 = gl_heap_malloc(h, sz);
+    CHECK(g1 && p && g2, "malloc(%zu)", sz);
+    CHECK(gl_heap_free(h, p) == GL_OK, "first free of a %zu-byte block", sz);
+    int rc = gl_heap_free(h, p);
+    CHECK(rc == GL_E_DOUBLE_FREE, "second free of a %zu-byte block = %d, expected GL_E_DOUBLE_FREE", sz, rc);
+    rc = gl_heap_free(h, p);
+    CHECK(rc == GL_E_DOUBLE_FREE, "third free of a %zu-byte block = %d, expected GL_E_DOUBLE_FREE", sz, rc);
+    CHECK(gl_heap_free(h, g1) == GL_OK && gl_heap_free(h, g2) == GL_OK, "guards");
+}
+
+static void misuse(gl_heap *h, gl_heap *other, const char *kind)
+{
+    gl_stats before = stats_of(h);
+    long dbl = 0, foreign = 0;
+
+    CHECK(gl_heap_free(h, NULL) == GL_OK, "gl_heap_free(h, NULL)");
+
+    static const size_t dsz[] = { 1, 24, 48, 100, 1000, 3000, 50000 };
+    for (size_t i = 0; i < sizeof dsz / sizeof dsz[0]; i++) {
+        double_free_between_guards(h, dsz[i]);
+        dbl += 2;
+    }
+
+    char *p = gl_heap_malloc(h, 256);
+    CHECK(p != NULL, "malloc(256)");
+    fill(p, 256, 77);
+    static const int off[] = { 1, 8, 15, 16, 32, 64, 128 };
+    for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
+        int rc = gl_heap_free(h, p + off[i]);
+        CHECK(rc == GL_E_NOT_OURS, "gl_heap_free(p + %d) (interior pointer) = %d, expected GL_E_NOT_OURS", off[i], rc);
+        CHECK(gl_heap_usable_size(h, p + off[i]) == 0, "gl_heap_usable_size(p + %d) != 0", off[i]);
+        foreign++;
+    }
+    CHECK(verify(p, 256, 77) == 256, "block damaged by the rejected frees");
+
+    char *q = gl_heap_malloc(other, 64);
+    CHECK(q != NULL, "malloc on the other heap");
+    int rc = gl_heap_free(h, q);
+    CHECK(rc == GL_E_NOT_OURS, "freeing another heap's block = %d, expected GL_E_NOT_OURS", rc);
+    CHECK(gl_heap_usable_size(h, q) == 0, "usable_size of another heap's block");
+    CHECK(gl_heap_free(other, q) == GL_OK, "its own heap frees it");
+    foreign++;
+
+    char local[64] __attribute__((aligned(16)));
+    void *libc = malloc(64);
+    void *foreigners[] = { static_buf, static_buf + 16, local, libc, (void *)(uintptr_t)0x10000, (void *)(uintptr_t)16 };
+    const char *names[] = { "a static array", "inside a static array", "a stack array", "a libc malloc block",
+                            "address 0x10000", "address 16" };
+    for (size_t i = 0; i < sizeof foreigners / sizeof foreigners[0]; i++) {
+        rc = gl_heap_free(h, foreigners[i]);
+        CHECK(rc == GL_E_NOT_OURS, "gl_heap_free(%s) = %d, expected GL_E_NOT_OURS", names[i], rc);
+        CHECK(gl_heap_usable_size(h, foreigners[i]) == 0, "gl_heap_usable_size(%s) != 0", names[i]);
+        foreign++;
+    }
+    free(libc);
+
+    /* a large block is unmapped on free: a second free must still be an error, not a crash */
+    char *big = gl_heap_malloc(h, 3u << 20);
+    CHECK(big != NULL, "malloc(3 MiB)");
+    CHECK(gl_heap_free(h, big) == GL_OK, "free(3 MiB)");
+    rc = gl_heap_free(h, big);
+    CHECK(rc == GL_E_DOUBLE_FREE || rc == GL_E_NOT_OURS,
+          "second free of an unmapped large block = %d, expected GL_E_DOUBLE_FREE or GL_E_NOT_OURS", rc);
+    CHECK(gl_heap_usable_size(h, big) == 0, "usable_size of a freed large block");
+
+    CHECK(gl_heap_usable_size(h, p) >= 256, "the block survived");
+    CHECK(gl_heap_free(h, p) == GL_OK, "the block is still freeable after the rejected frees");
+    CHECK(gl_heap_usable_size(h, p) == 0, "gl_heap_usable_size of a freed block = %zu", gl_heap_usable_size(h, p));
+
+    gl_stats after = stats_of(h);
+    CHECK(after.errors[1] - before.errors[1] >= (uint64_t)dbl, "errors[1] (double free) grew by %" PRIu64 ", expected %ld",
+          after.errors[1] - before.errors[1], dbl);
+    CHECK(after.errors[2] - before.errors[2] >= (uint64_t)foreign, "errors[2] (not ours) grew by %" PRIu64 ", expected %ld",
+          after.errors[2] - before.errors[2], foreign);
+    CHECK(after.live_blocks == before.live_blocks, "live_blocks %" PRIu64 " -> %" PRIu64, before.live_blocks, after.live_blocks);
+    CHECK_HEAP(h);
+    ok("%s: %ld double frees, %ld foreign/interior pointers refused", kind, dbl, foreign);
+}
+
+/* ---- 4. impossible requests ------------------------------------------------- */
+static void bad_requests(gl_heap *h)
+{
+    int e;
+    gl_heap_last_error(h);                                   /* clear */
+    CHECK(gl_heap_malloc(h, GL_MAX_SIZE + 1) == NULL, "malloc(GL_MAX_SIZE + 1) != NULL");
+    CHECK((e = gl_heap_last_error(h)) == GL_E_SIZE, "last error %d after malloc(GL_MAX_SIZE + 1)", e);
+    CHECK((e = gl_heap_last_error(h)) == 0, "last error %d not cleared by reading it", e);
+    CHECK(gl_heap_malloc(h, SIZE_MAX) == NULL, "malloc(SIZE_MAX) != NULL");
+    CHECK((e = gl_heap_last_error(h)) == GL_E_SIZE, "last error %d after malloc(SIZE_MAX)", e);
+    CHECK(gl_heap_malloc(h, SIZE_MAX - 7) == NULL, "malloc(SIZE_MAX - 7) != NULL");
+    CHECK((e = gl_heap_last_error(h)) == GL_E_SIZE, "last error %d after malloc(SIZE_MAX - 7)", e);
+    CHECK(gl_heap_calloc(h, SIZE_MAX / 8, 16) == NULL, "calloc overflow != NULL");
+    CHECK((e = gl_heap_last_error(h)) == GL_E_SIZE, "last error %d after calloc(SIZE_MAX/8, 16)", e);
+    CHECK(gl_heap_calloc(h, (size_t)1 << 32, (size_t)1 << 32) == NULL, "calloc(2^32, 2^32) != NULL");
+    CHECK((e = gl_heap_last_error(h)) == GL_E_SIZE, "last error %d after calloc(2^32, 2^32)", e);
+    CHECK(gl_heap_aligned_alloc(h, 24, 64) == NULL, "aligned_alloc(24, 64) != NULL");
+    CHECK((e = gl_heap_last_error(h)) == GL_E_ALIGN, "last error %d after aligned_alloc(24, 64)", e);
+    CHECK(gl_heap_aligned_alloc(h, 3, 64) == NULL, "aligned_alloc(3, 64) != NULL");
+    CHECK((e = gl_heap_last_error(h)) == GL_E_ALIGN, "last error %d after aligned_alloc(3, 64)", e);
+
+    char *p = gl_heap_malloc(h, 100);
+    CHECK(p != NULL, "malloc(100)");
+    fill(p, 100, 5);
+    CHECK(gl_heap_realloc(h, p, GL_MAX_SIZE + 1) == NULL, "realloc to GL_MAX_SIZE + 1 != NULL");
+    CHECK((e = gl_heap_last_error(h)) == GL_E_SIZE, "last error %d after a too large realloc", e);
+    CHECK(verify(p, 100, 5) == 100, "a failed realloc damaged the block");
+    CHECK(gl_heap_free(h, p) == GL_OK, "a failed realloc leaves the block allocated");
+
+    /* 8 TiB: below GL_MAX_SIZE, so either the OS refuses it (NULL, GL_E_NOMEM) or it works */
+    void *huge = gl_heap_malloc(h, (size_t)1 << 43);
+    if (huge == NULL) {
+        CHECK((e = gl_heap_last_error(h)) == GL_E_NOMEM, "malloc(8 TiB) = NULL with last error %d, expected GL_E_NOMEM", e);
+    } else {
+        CHECK(gl_heap_free(h, huge) == GL_OK, "free(8 TiB)");
+    }
+    gl_stats s = stats_of(h);
+    CHECK(s.errors[5] >= 6, "errors[5] (size) = %" PRIu64, s.errors[5]);
+    CHECK(s.errors[6] >= 2, "errors[6] (align) = %" PRIu64, s.errors[6]);
+    CHECK(s.live_blocks == 0, "live_blocks %" PRIu64, s.live_blocks);
+    CHECK_HEAP(h);
+    ok("too large, overflowing and misaligned requests: NULL + status (8 TiB: %s)",
+       huge ? "mapped" : "GL_E_NOMEM");
+}
+
+/* ---- 5. calloc, realloc, aligned_alloc, usable_size ------------------------- */
+static void api_semantics(gl_heap *h)
+{
+    /* calloc on dirty, reused memory */
+    static const size_t csz[] = { 8, 200, 1000, 5000, 70000, 2u << 20 };
+    for (size_t k = 0; k < sizeof csz / sizeof csz[0]; k++) {
+        void *d[64];
+        for (int i = 0; i < 64; i++) {
+            d[i] = gl_heap_malloc(h, csz[k]);
+            CHECK(d[i] != NULL, "malloc(%zu)", csz[k]);
+            memset(d[i], 0xAA, csz[k]);
+        }
+        for (int i = 0; i < 64; i++) CHECK(gl_heap_free(h, d[i]) == GL_OK, "free");
+        for (int i = 0; i < 64; i++) {
+            d[i] = gl_heap_calloc(h, 1, csz[k]);
+            CHECK(d[i] != NULL, "calloc(1, %zu)", csz[k]);
+            CHECK(all_zero(d[i], csz[k]), "calloc(1, %zu) returned dirty memory", csz[k]);
+            memset(d[i], 0x55, csz[k]);
+        }
+        for (int i = 0; i < 64; i++) CHECK(gl_heap_free(h, d[i]) == GL_OK, "free");
+    }
+    void *z = gl_heap_calloc(h, 0, 16);
+    if (z) CHECK(gl_heap_free(h, z) == GL_OK, "free(calloc(0, 16))");
+    ok("calloc zeroes reused memory (8 B .. 2 MiB)");
+
+    /* realloc keeps the contents through every size regime */
+    char *p = gl_heap_realloc(h, NULL, 40);
+    CHECK(p != NULL, "realloc(NULL, 40) acts as malloc");
+    fill(p, 40, 9);
+    static const size_t rsz[] = { 41, 100, 1000, 1008, 1009, 4000, 100000, 2u << 20, 5u << 20, 3000, 64, 16, 1 };
+    size_t cur = 40;
+    for (size_t i = 0; i < sizeof rsz / sizeof rsz[0]; i++) {
+        char *q = gl_heap_realloc(h, p, rsz[i]);
+        CHECK(q != NULL, "realloc(%zu -> %zu) = NULL", cur, rsz[i]);
+        size_t keep = cur < rsz[i] ? cur : rsz[i];
+        size_t at = verify(q, keep, 9);
+        CHECK(at == keep, "realloc(%zu -> %zu) lost byte %zu", cur, rsz[i], at);
+        CHECK(gl_heap_usable_size(h, q) >= rsz[i], "usable_size after realloc");
+        fill(q, rsz[i], 9);
+        p = q; cur = rsz[i];
+    }
+    CHECK(gl_heap_free(h, p) == GL_OK, "free after reallocs");
+    ok("realloc keeps contents: 40 B -> 5 MiB -> 1 B");
+
+    /* aligned_alloc */
+    int n = 0;
+    for (size_t a = 1; a <= ((size_t)1 << 21); a <<= 1) {
+        static const size_t asz[] = { 1, 100, 5000, 300000 };
+        for (size_t k = 0; k < sizeof asz / sizeof asz[0]; k++) {
+            char *x = gl_heap_aligned_alloc(h, a, asz[k]);
+            CHECK(x != NULL, "aligned_alloc(%zu, %zu) = NULL, last error %d", a, asz[k], gl_heap_last_error(h));
+            CHECK(aligned(x, a < 16 ? 16 : a), "aligned_alloc(%zu, %zu) = %p", a, asz[k], (void *)x);
+            CHECK(gl_heap_usable_size(h, x) >= asz[k], "usable_size(aligned_alloc(%zu, %zu))", a, asz[k]);
+            fill(x, asz[k], a + k);
+            char *y = gl_heap_malloc(h, 48);             /* a neighbour, to catch overlap */
+            CHECK(y != NULL, "malloc(48)");
+            fill(y, 48, 3);
+            CHECK(verify(x, asz[k], a + k) == asz[k], "aligned block overlapped");
+            CHECK(gl_heap_free(h, x) == GL_OK, "free(aligned_alloc(%zu, %zu))", a, asz[k]);
+            CHECK(verify(y, 48, 3) == 48, "freeing an aligned block damaged its neighbour");
+            CHECK(gl_heap_free(h, y) == GL_OK, "free(neighbour)");
+            n++;
+        }
+    }
+    CHECK_HEAP(h);
+    ok("%d aligned_alloc calls, alignments 1 .. 2 MiB", n);
+}
+
+/* ---- 6. walk, reset, trim ---------------------------------------------------- */
+static void walk_reset_trim(gl_heap *h)
+{
+    enum { N = 40 };
+    void *mine[N];
+    int seen[N];
+    for (int i = 0; i < N; i++) {
+        mine[i] = gl_heap_malloc(h, i == N - 1 ? (2u << 20) : (size_t)(16 + 97 * i));
+        CHECK(mine[i] != NULL, "malloc");
+        seen[i] = 0;
+    }
+    gl_block_info bi;
+    memset(&bi, 0, sizeof bi);
+    long used = 0, total = 0;
+    int rc;
+    while ((rc = gl_heap_walk(h, &bi)) == 1) {
+        CHECK(bi.state >= GL_BLOCK_USED && bi.state <= GL_BLOCK_LARGE, "block state %" PRIu64, bi.state);
+        if (bi.state == GL_BLOCK_USED || bi.state == GL_BLOCK_LARGE) used++;
+        for (int i = 0; i < N; i++)
+            if ((uint64_t)(uintptr_t)mine[i] == bi.address) {
+                CHECK(bi.state == (i == N - 1 ? GL_BLOCK_LARGE : GL_BLOCK_USED), "state %" PRIu64 " of a live block", bi.state);
+                seen[i]++;
+            }
+        CHECK(++total < 10000000, "the walk does not end");
+    }
+    CHECK(rc == 0, "gl_heap_walk ended with %d", rc);
+    for (int i = 0; i < N; i++) CHECK(seen[i] == 1, "block %d seen %d times in the walk", i, seen[i]);
+    gl_stats s = stats_of(h);
+    CHECK((uint64_t)used == s.live_blocks, "walk found %ld used blocks, stats say %" PRIu64, used, s.live_blocks);
+    ok("walk: %ld blocks, every live block once", total);
+
+    for (int i = 0; i < 2000; i++) CHECK(gl_heap_malloc(h, 1 + i % 3000) != NULL, "malloc");
+    gl_heap_reset(h);
+    s = stats_of(h);
+    CHECK(s.live_blocks == 0 && s.live_bytes == 0, "after reset: %" PRIu64 " blocks, %" PRIu64 " bytes live",
+          s.live_blocks, s.live_bytes);
+    CHECK(s.large_blocks == 0, "after reset: %" PRIu64 " large blocks", s.large_blocks);
+    CHECK_HEAP(h);
+    random_workload(h, 42, 20000, 0);
+    ok("reset frees everything at once; the heap works after it");
+
+    void *keep = gl_heap_malloc(h, 64);
+    CHECK(keep != NULL, "malloc(64)");
+    for (int round = 0; round < 3; round++) {
+        void *d[300];
+        for (int i = 0; i < 300; i++) CHECK((d[i] = gl_heap_malloc(h, 40000)) != NULL, "malloc(40000)");
+        for (int i = 0; i < 300; i++) CHECK(gl_heap_free(h, d[i]) == GL_OK, "free");
+        gl_stats b = stats_of(h);
+        size_t got = gl_heap_trim(h);
+        gl_stats a = stats_of(h);
+        CHECK(a.footprint <= b.footprint, "trim grew the footprint");
+        CHECK_HEAP(h);
+        if (round == 2) ok("trim after freeing 12 MB: %zu bytes returned, footprint %" PRIu64 " -> %" PRIu64,
+                           got, b.footprint, a.footprint);
+    }
+    CHECK(gl_heap_free(h, keep) == GL_OK, "free");
+}
+
+/* ---- 7. memory goes back to the OS ------------------------------------------ */
+static void returns_memory(void)
+{
+    long base = vm_size_kib();
+    CHECK(base > 0, "VmSize from /proc/self/status");
+
+    gl_heap *h = gl_heap_create(NULL);
+    CHECK(h != NULL, "gl_heap_create(NULL)");
+    void *big = gl_heap_malloc(h, 64u << 20);
+    CHECK(big != NULL, "malloc(64 MiB)");
+    memset(big, 1, 64u << 20);
+    long with = vm_size_kib();
+    CHECK(with - base >= 60 * 1024, "VmSize grew by only %ld KiB for a 64 MiB block", with - base);
+    CHECK(gl_heap_free(h, big) == GL_OK, "free(64 MiB)");
+    long without = vm_size_kib();
+    CHECK(with - without >= 60 * 1024, "free(64 MiB) returned only %ld KiB to the OS", with - without);
+
+    for (int i = 0; i < 40000; i++) CHECK(gl_heap_malloc(h, 1000 + i % 2000) != NULL, "malloc");
+    for (int i = 0; i < 10; i++) CHECK(gl_heap_malloc(h, 2u << 20) != NULL, "malloc(2 MiB)");
+    long full = vm_size_kib();
+    gl_heap_destroy(h);
+    long after = vm_size_kib();
+    CHECK(full - base >= 80 * 1024, "VmSize grew by %ld KiB for ~80 MiB", full - base);
+    CHECK(after - base <= 1024, "after gl_heap_destroy VmSize is %ld KiB above where it started (%ld KiB mapped before)",
+          after - base, full - base);
+    ok("large free and gl_heap_destroy unmap (VmSize %ld -> %ld -> %ld KiB)", base, full, after);
+}
+
+/* ---- 8. locked heap and default heap from many threads ---------------------- */
+#define THREADS 4
+#define THREAD_OPS 40000
+#define HANDOFF 512
+
+struct targ { gl_heap *h; int use_default; uint64_t seed; void *handoff[HANDOFF]; uint64_t key[HANDOFF]; size_t n[HANDOFF]; };
+
+static void *t_malloc(struct targ *a, size_t n) { return a->use_default ? gl_malloc(n) : gl_heap_malloc(a->h, n); }
+static void t_free(struct targ *a, void *p)
+{
+    if (a->use_default) gl_free(p);
+    else CHECK(gl_heap_free(a->h, p) == GL_OK, "free in a thread");
+}
+
+static void *worker(void *arg)
+{
+    struct targ *a = arg;
+    struct blk slot[256];
+    uint64_t s = a->seed;
+    memset(slot, 0, sizeof slot);
+    for (int op = 0; op < THREAD_OPS; op++) {
+        struct blk *b = &slot[rnd(&s) % 256];
+        if (b->p) {
+            CHECK(verify(b->p, b->n, b->key) == b->n, "block damaged in a thread (another thread got the same memory?)");
+            t_free(a, b->p);
+            b->p = NULL;
+        } else {
+            size_t sz = 1 + rnd(&s) % (rnd(&s) % 16 ? 256 : 20000);
+            CHECK((b->p = t_malloc(a, sz)) != NULL, "malloc(%zu) in a thread", sz);
+            b->n = sz; b->key = rnd(&s);
+            fill(b->p, sz, b->key);
+        }
+    }
+    for (int i = 0; i < 256; i++)
+        if (slot[i].p) t_free(a, slot[i].p);
+    for (int i = 0; i < HANDOFF; i++) {                       /* freed by another thread */
+        a->n[i] = 1 + rnd(&s) % 600;
+        a->key[i] = rnd(&s);
+        CHECK((a->handoff[i] = t_malloc(a, a->n[i])) != NULL, "malloc");
+        fill(a->handoff[i], a->n[i], a->key[i]);
+    }
+    return NULL;
+}
+
+static void *freer(void *arg)
+{
+    struct targ *a = arg;
+    for (int i = 0; i < HANDOFF; i++) {
+        CHECK(verify(a->handoff[i], a->n[i], a->key[i]) == a->n[i], "handed-off block damaged");
+        t_free(a, a->handoff[i]);
+    }
+    return NULL;
+}
+
+static void threads(gl_heap *h, int use_default, const char *what)
+{
+    static struct targ a[THREADS];
+    pthread_t t[THREADS];
+    gl_heap *target = use_default ? gl_default_heap() : h;
+    gl_stats before = stats_of(target);
+    for (int i = 0; i < THREADS; i++) {
+        a[i].h = h; a[i].use_default = use_default; a[i].seed = rng_state + 1000 * i;
+        CHECK(pthread_create(&t[i], NULL, worker, &a[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < THREADS; i++)                         /* thread i frees what thread i+1 allocated */
+        CHECK(pthread_create(&t[i], NULL, freer, &a[(i + 1) % THREADS]) == 0, "pthread_create");
+    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    gl_stats after = stats_of(target);
+    CHECK(after.live_blocks == before.live_blocks, "live_blocks %" PRIu64 " -> %" PRIu64, before.live_blocks, after.live_blocks);
+    CHECK(after.errors[1] == before.errors[1] && after.errors[2] == before.errors[2] && after.errors[3] == before.errors[3],
+          "errors were counted during a correct multi-threaded run");
+    CHECK_HEAP(target);
+    ok("%s: %d threads x %d ops, cross-thread frees", what, THREADS, THREAD_OPS);
+}
+
+/* ---- 9. the default heap --------------------------------------------------- */
+static void default_heap(void)
+{
+    gl_heap *d = gl_default_heap();
+    CHECK(d != NULL, "gl_default_heap() = NULL");
+    CHECK(gl_default_heap() == d, "gl_default_heap() changes");
+
+    char *p = gl_malloc(100);
+    CHECK(p != NULL && aligned(p, 16), "gl_malloc(100) = %p", (void *)p);
+    CHECK(gl_usable_size(p) >= 100, "gl_usable_size = %zu", gl_usable_size(p));
+    fill(p, 100, 1);
+    p = gl_realloc(p, 5000);
+    CHECK(p != NULL && verify(p, 100, 1) == 100, "gl_realloc keeps the contents");
+    CHECK(gl_usable_size(p) >= 5000, "gl_usable_size after gl_realloc");
+    gl_free(p);
+    CHECK(gl_usable_size(p) == 0, "gl_usable_size of a freed block");
+
+    char *c = gl_calloc(300, 7);
+    CHECK(c != NULL && all_zero(c, 2100), "gl_calloc");
+    gl_free(c);
+    char *al = gl_aligned_alloc(4096, 5000);
+    CHECK(al != NULL && aligned(al, 4096), "gl_aligned_alloc(4096, 5000) = %p", (void *)al);
+    CHECK(gl_usable_size(al) >= 5000, "gl_usable_size(aligned)");
+    gl_free(al);
+    CHECK(gl_calloc(SIZE_MAX / 2, 4) == NULL, "gl_calloc overflow");
+    CHECK(gl_aligned_alloc(48, 16) == NULL, "gl_aligned_alloc(48, 16)");
+    CHECK(gl_malloc(GL_MAX_SIZE + 1) == NULL, "gl_malloc(GL_MAX_SIZE + 1)");
+
+    char *q = gl_malloc(64);
+    CHECK(gl_heap_free(d, q) == GL_OK, "gl_heap_free(gl_default_heap(), gl_malloc(64))");
+
+    gl_stats before = stats_of(d);
+    gl_free(NULL);
+    char *r = gl_malloc(64);
+    gl_free(r);
+    gl_free(r);                                   /* double free: counted, not fatal */
+    gl_free(static_buf);                          /* foreign: counted, not fatal */
+    gl_stats after = stats_of(d);
+    CHECK(after.errors[1] == before.errors[1] + 1, "gl_free double free counted %" PRIu64 " times",
+          after.errors[1] - before.errors[1]);
+    CHECK(after.errors[2] == before.errors[2] + 1, "gl_free foreign pointer counted %" PRIu64 " times",
+          after.errors[2] - before.errors[2]);
+    CHECK_HEAP(d);
+    ok("gl_malloc, gl_free, gl_calloc, gl_realloc, gl_aligned_alloc, gl_usable_size");
+}
+
+/* ---- main -------------------------------------------------------------------- */
+int main(int argc, char **argv)
+{
+    uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 20261121;
+    rng_state = seed;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("glimmer C contract, seed %" PRIu64 "\n", seed);
+
+    begin("gl_heap_create(NULL)");
+    gl_heap *h = gl_heap_create(NULL);
+    CHECK(h != NULL, "gl_heap_create(NULL) = NULL");
+    gl_stats s = stats_of(h);
+    CHECK(s.live_blocks == 0 && s.live_bytes == 0, "a new heap has live blocks");
+    CHECK(s.cached_blocks == 0, "cached_blocks of a new heap");
+    for (int k = 0; k < GL_ERROR_KINDS; k++) CHECK(s.errors[k] == 0, "errors[%d] of a new heap", k);
+    CHECK_HEAP(h);
+    CHECK(gl_heap_check(h, NULL) == 0, "gl_heap_check(h, NULL)");
+    ok("an empty heap is consistent");
+
+    begin("sizes 1 B .. 5 MiB");
+    sizes_round(h, 0);
+    sizes_round(h, 1);
+
+    begin("random workload");
+    random_workload(h, seed, 200000, 25000);
+
+    begin("misuse");
+    gl_heap *other = gl_heap_create(NULL);
+    CHECK(other != NULL, "second heap");
+    misuse(h, other, "owned heap");
+    gl_options nocache = { .disable_cache = 1 };
+    gl_heap *nc = gl_heap_create(&nocache);
+    CHECK(nc != NULL, "gl_heap_create(disable_cache)");
+    misuse(nc, h, "heap without cache");
+
+    begin("bad requests");
+    bad_requests(h);
+
+    begin("calloc/realloc/aligned_alloc");
+    api_semantics(h);
+    api_semantics(nc);
+
+    begin("walk/reset/trim");
+    walk_reset_trim(h);
+
+    begin("options");
+    gl_options o = { .max_search_depth = 1, .cache_limit = 2 };
+    gl_heap *ho = gl_heap_create(&o);
+    CHECK(ho != NULL, "gl_heap_create(depth 1, cache 2)");
+    random_workload(ho, seed + 1, 50000, 10000);
+    gl_heap_destroy(ho);
+    gl_options bad = { .reserved = { 1 } };
+    gl_heap *hb = gl_heap_create(&bad);
+    if (hb) gl_heap_destroy(hb);                              /* NULL is the documented answer; never a crash */
+    gl_options badc = { .cache_limit = 9 };
+    gl_heap *hc = gl_heap_create(&badc);
+    if (hc) gl_heap_destroy(hc);
+    ok("max_search_depth 1, cache_limit 2; bad options do not crash (reserved: %s, cache 9: %s)",
+       hb ? "accepted" : "refused", hc ? "accepted" : "refused");
+
+    begin("threads");
+    gl_options lo = { .flags = GL_HEAP_LOCKED };
+    gl_heap *locked = gl_heap_create(&lo);
+    CHECK(locked != NULL, "gl_heap_create(GL_HEAP_LOCKED)");
+    begin("misuse");
+    misuse(locked, h, "locked heap");
+    begin("threads");
+    threads(locked, 0, "locked heap");
+    threads(NULL, 1, "default heap");
+
+    begin("default heap");
+    default_heap();
+
+    begin("destroy");
+    gl_heap_destroy(locked);
+    gl_heap_destroy(nc);
+    gl_heap_destroy(other);
+    gl_heap_destroy(h);
+    returns_memory();
+
+    printf("contract: all %lu checks passed\n", checks);
+    return 0;
+}
