@@ -163,6 +163,7 @@
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */
 #define GL_SMALL_CLASSES_N  64
+#define GL_ERROR_KINDS_N    8
 #define HF_LOCKED           1                /* front of a locked heap: H_INNER is the owned heap */
 #define HF_NO_CACHE         2
 #define HEAP_MAGIC          0x476c696d6d657248   /* "Glimmer H" */
@@ -201,6 +202,29 @@
 #define BI_SIZE             8
 #define BI_STATE            16
 #define BI_CURSOR           24               /* u64[3] */
+
+/* gl_heap_check codes (glimmer.h) */
+#define GL_CHECK_OK              0
+#define GL_CHECK_BAD_TAG         1
+#define GL_CHECK_BAD_SIZE        2
+#define GL_CHECK_BAD_FOOTER      3
+#define GL_CHECK_PREV_FREE       4
+#define GL_CHECK_ADJACENT_FREE   5
+#define GL_CHECK_NOT_IN_BIN      6
+#define GL_CHECK_BIN_ENTRY       7
+#define GL_CHECK_BIN_LINKS       8
+#define GL_CHECK_BITMAP          9
+#define GL_CHECK_FENCEPOST      10
+#define GL_CHECK_STATS          11
+#define GL_CHECK_LARGE          12
+#define GL_CHECK_REGISTRY       13
+#define GL_CHECK_TOP            14
+
+/* block states (glimmer.h) */
+#define GL_BLOCK_USED            1
+#define GL_BLOCK_FREE            2
+#define GL_BLOCK_CACHED          3
+#define GL_BLOCK_LARGE           4
 
 /* status codes (glimmer.h) */
 #define GL_OK               0
