@@ -46,7 +46,7 @@ ENTRY(gl_heap_free)
         incb    H_CNT(%rdi,%rdx)
         leaq    (%rcx,%rdx,8), %rcx
         movq    %rsi, H_STACK(%rdi,%rcx,8)
-        orb     $HDR_B7_CACHED, 7(%rax)
+        btsq    $HDR_CACHED_BIT, (%rax)
         xorl    %eax, %eax
         ret
 END(gl_heap_free)
@@ -233,7 +233,7 @@ HIDDEN_ENTRY(gl__free_owned)
         incb    H_CNT(%rbx,%rax)
         leaq    (%rcx,%rax,8), %rcx
         movq    %r12, H_STACK(%rbx,%rcx,8)
-        orb     $HDR_B7_CACHED, 7(%r13)
+        btsq    $HDR_CACHED_BIT, (%r13)
         xorl    %eax, %eax
         jmp     .Lfo_out
 .Lfo_coalesce:
@@ -284,7 +284,7 @@ HIDDEN_ENTRY(gl__flush_class)
         leaq    (%rax,%r12,8), %rax
         movq    H_STACK(%rbx,%rax,8), %rsi
         subq    $8, %rsi
-        andb    $~HDR_B7_CACHED, 7(%rsi)
+        btrq    $HDR_CACHED_BIT, (%rsi)
         movq    %rbx, %rdi
         call    gl__free_block
         testl   %eax, %eax

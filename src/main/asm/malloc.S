@@ -44,7 +44,7 @@ ENTRY(gl_heap_malloc)
         decb    H_CNT(%rdi,%rcx)
         leaq    -1(%rdx,%rcx,8), %rdx
         movq    H_STACK(%rdi,%rdx,8), %rax
-        andb    $~HDR_B7_CACHED, -1(%rax)       /* header's top byte */
+        btrq    $HDR_CACHED_BIT, -8(%rax)       /* whole-word RMW: the next load of the header forwards */
         incq    H_HITS(%rdi)
         ret
 END(gl_heap_malloc)
