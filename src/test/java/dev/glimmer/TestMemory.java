@@ -1,0 +1,161 @@
+package dev.glimmer;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Raw memory access, patterns and glibc for the tests. */
+@SuppressWarnings("restricted")
+final class TestMemory {
+
+    /** All of memory: raw addresses are offsets into it. */
+    static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
+    static final long KiB = 1024;
+    static final long MiB = 1024 * KiB;
+    static final long GiB = 1024 * MiB;
+    static final long SEGMENT = 4 * MiB;
+    static final long PAGE = 4096;
+
+    private static final MethodHandle MALLOC;
+    private static final MethodHandle FREE;
+
+    static {
+        Linker linker = Linker.nativeLinker();
+        MALLOC = linker.downcallHandle(linker.defaultLookup().find("malloc").orElseThrow(),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        FREE = linker.downcallHandle(linker.defaultLookup().find("free").orElseThrow(),
+                FunctionDescriptor.ofVoid(JAVA_LONG));
+    }
+
+    private TestMemory() {
+    }
+
+    /** glibc's malloc, for foreign pointers. */
+    static long glibcMalloc(long size) {
+        try {
+            return (long) MALLOC.invokeExact(size);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static void glibcFree(long p) {
+        try {
+            FREE.invokeExact(p);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** The block size the heap uses for a request: size + 8-byte header, rounded to 16, at least 32. */
+    static long blockSize(long request) {
+        return Math.max(32, (request + 8 + 15) & ~15L);
+    }
+
+    static String hex(long a) {
+        return "0x" + Long.toHexString(a);
+    }
+
+    // ---- patterns -----------------------------------------------------------------------
+
+    private static long mix(long z) {
+        z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
+        z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
+        return z ^ (z >>> 33);
+    }
+
+    /** The pattern word k of a block with key {@code key}. */
+    private static long word(long key, long k) {
+        return mix(key + k * 0x9E3779B97F4A7C15L);
+    }
+
+    /** Fills {@code size} bytes at {@code p} with the pattern of {@code key}. */
+    static void fill(long p, long size, long key) {
+        long words = size >>> 3;
+        for (long k = 0; k < words; k++) {
+            ALL.set(JAVA_LONG, p + (k << 3), word(key, k));
+        }
+        if ((size & 7) != 0) {
+            long w = word(key, words);
+            for (long i = words << 3; i < size; i++) {
+                ALL.set(JAVA_BYTE, p + i, (byte) (w >>> ((i & 7) << 3)));
+            }
+        }
+    }
+
+    /**
+     * The offset of the first byte among the first {@code size} bytes at {@code p} that differs
+     * from the pattern of {@code key}, or -1 when all match.
+     */
+    static long firstMismatch(long p, long size, long key) {
+        long words = size >>> 3;
+        for (long k = 0; k < words; k++) {
+            long expect = word(key, k);
+            long got = ALL.get(JAVA_LONG, p + (k << 3));
+            if (got != expect) {
+                return (k << 3) + (Long.numberOfTrailingZeros(got ^ expect) >>> 3);
+            }
+        }
+        long w = word(key, words);
+        for (long i = words << 3; i < size; i++) {
+            if (ALL.get(JAVA_BYTE, p + i) != (byte) (w >>> ((i & 7) << 3))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The offset of the first non-zero byte among {@code size} bytes at {@code p}, or -1. */
+    static long firstNonZero(long p, long size) {
+        long words = size >>> 3;
+        for (long k = 0; k < words; k++) {
+            if (ALL.get(JAVA_LONG, p + (k << 3)) != 0) {
+                long i = k << 3;
+                while (ALL.get(JAVA_BYTE, p + i) == 0) {
+                    i++;
+                }
+                return i;
+            }
+        }
+        for (long i = words << 3; i < size; i++) {
+            if (ALL.get(JAVA_BYTE, p + i) != 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Writes then reads back the first and last byte of every page of [p, p+size). */
+    static void touchEveryPage(long p, long size) {
+        for (long off = 0; off < size; off += PAGE) {
+            long last = Math.min(off + PAGE, size) - 1;
+            ALL.set(JAVA_BYTE, p + off, (byte) 0x5a);
+            ALL.set(JAVA_BYTE, p + last, (byte) 0xa5);
+        }
+        for (long off = 0; off < size; off += PAGE) {
+            long last = Math.min(off + PAGE, size) - 1;
+            if (ALL.get(JAVA_BYTE, p + off) != (byte) 0x5a || ALL.get(JAVA_BYTE, p + last) != (byte) 0xa5) {
+                throw new AssertionError("page at offset " + off + " of block " + hex(p) + " lost a write");
+            }
+        }
+    }
+
+    // ---- seeds --------------------------------------------------------------------------
+
+    /** The seed of a randomized test: -Dglimmer.seed, else a fresh random one. */
+    static long seed() {
+        Long fixed = Long.getLong("glimmer.seed");
+        return fixed != null ? fixed : ThreadLocalRandom.current().nextLong();
+    }
+
+    /** How to reproduce a randomized test, for failure messages. */
+    static String reproduce(long seed) {
+        return "seed " + seed + " (rerun with -Dglimmer.seed=" + seed + ")";
+    }
+}

@@ -1,0 +1,171 @@
+package dev.glimmer;
+
+import static dev.glimmer.TestMemory.hex;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/** Confined heaps belong to one thread; shared heaps to all. */
+class ThreadingTest {
+
+    /** Runs {@code body} in a new thread and returns what it threw, or null. */
+    static Throwable inAnotherThread(Runnable body) throws InterruptedException {
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                body.run();
+            } catch (Throwable e) {
+                thrown.set(e);
+            }
+        }, "intruder");
+        t.start();
+        t.join();
+        return thrown.get();
+    }
+
+    @Test
+    void anotherThreadGetsWrongThreadExceptionFromEveryMethodOfAConfinedHeap() throws Exception {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long p = heap.malloc(64);
+            MemorySegment seg = heap.allocate(64);
+            Map<String, Consumer<GlimmerHeap>> calls = Map.ofEntries(
+                    Map.entry("malloc", h -> h.malloc(16)), Map.entry("free", h -> h.free(p)),
+                    Map.entry("calloc", h -> h.calloc(1, 16)), Map.entry("realloc", h -> h.realloc(p, 128)),
+                    Map.entry("alignedAlloc", h -> h.alignedAlloc(64, 16)),
+                    Map.entry("usableSize", h -> h.usableSize(p)), Map.entry("allocate", h -> h.allocate(16)),
+                    Map.entry("free(segment)", h -> h.free(seg)), Map.entry("reallocate", h -> h.reallocate(seg, 8)),
+                    Map.entry("stats", GlimmerHeap::stats), Map.entry("check", GlimmerHeap::check),
+                    Map.entry("blocks", GlimmerHeap::blocks), Map.entry("reset", GlimmerHeap::reset),
+                    Map.entry("trim", GlimmerHeap::trim), Map.entry("close", GlimmerHeap::close));
+            for (var call : calls.entrySet()) {
+                Throwable t = inAnotherThread(() -> call.getValue().accept(heap));
+                assertInstanceOf(WrongThreadException.class, t, call.getKey() + " from another thread");
+                assertTrue(t.getMessage().contains("intruder"), t.getMessage());
+            }
+            // nothing reached the native heap: p and seg are still live, nothing was allocated
+            assertFalse(heap.isClosed());
+            HeapStats s = heap.stats();
+            assertEquals(2, s.liveBlocks(), s.toString());
+            assertEquals(0, s.totalErrors(), s.toString());
+            assertTrue(heap.usableSize(p) >= 64, "p was not freed or moved by the other thread");
+            heap.free(p);
+            heap.free(seg);
+            heap.check();
+        }
+    }
+
+    @Test
+    void aConfinedHeapKeepsWorkingForItsOwnerAfterAnIntrusion() throws Exception {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            inAnotherThread(() -> heap.malloc(8));
+            long p = heap.malloc(8);
+            heap.free(p);
+            heap.check();
+        }
+    }
+
+    @Test
+    void aSharedHeapServesManyThreadsAtOnce() throws Exception {
+        long seed = TestMemory.seed();
+        int threads = 4;
+        int opsPerThread = 100_000;
+        try (GlimmerHeap heap = GlimmerHeap.ofShared()) {
+            assertTrue(heap.isShared());
+            // blocks handed from thread to thread, so frees also happen on threads that did not allocate
+            ConcurrentLinkedQueue<long[]> handoff = new ConcurrentLinkedQueue<>();
+            CountDownLatch start = new CountDownLatch(1);
+            List<Thread> workers = new ArrayList<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            for (int w = 0; w < threads; w++) {
+                SplittableRandom random = new SplittableRandom(seed + w);
+                Thread t = new Thread(() -> {
+                    try {
+                        start.await();
+                        List<long[]> mine = new ArrayList<>();
+                        for (int i = 0; i < opsPerThread; i++) {
+                            if (mine.isEmpty() || random.nextInt(100) < 55) {
+                                long size = random.nextInt(8, 300);
+                                long p = heap.malloc(size);
+                                long key = p ^ random.nextLong();
+                                TestMemory.fill(p, size, key);
+                                long[] block = {p, size, key};
+                                if (random.nextInt(10) == 0) {
+                                    handoff.add(block);
+                                } else {
+                                    mine.add(block);
+                                }
+                            } else {
+                                long[] block = random.nextInt(4) == 0 && !handoff.isEmpty() ? handoff.poll() : null;
+                                if (block == null) {
+                                    block = mine.remove(random.nextInt(mine.size()));
+                                }
+                                long bad = TestMemory.firstMismatch(block[0], block[1], block[2]);
+                                if (bad >= 0) {
+                                    throw new AssertionError("block " + hex(block[0]) + " overwritten at " + bad);
+                                }
+                                heap.free(block[0]);
+                            }
+                        }
+                        for (long[] block : mine) {
+                            heap.free(block[0]);
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                workers.add(t);
+                t.start();
+            }
+            start.countDown();
+            for (Thread t : workers) {
+                t.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(TestMemory.reproduce(seed) + ": " + failure.get(), failure.get());
+            }
+            long[] block;
+            while ((block = handoff.poll()) != null) {
+                heap.free(block[0]);
+            }
+            heap.check();
+            HeapStats s = heap.stats();
+            assertEquals(0, s.liveBlocks(), s.toString());
+            assertEquals(0, s.totalErrors(), s.toString());
+        }
+    }
+
+    @Test
+    void segmentsOfASharedHeapAreAccessibleFromAnyThread() throws Exception {
+        try (GlimmerHeap heap = GlimmerHeap.ofShared()) {
+            MemorySegment s = heap.allocate(8);
+            assertNull(inAnotherThread(() -> s.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 5)));
+            assertEquals(5, s.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0));
+            assertNull(inAnotherThread(() -> heap.free(s)));
+            assertEquals(0, heap.stats().liveBlocks());
+        }
+    }
+
+    @Test
+    void aSharedHeapClosedByOneThreadRejectsTheOthers() throws Exception {
+        GlimmerHeap heap = GlimmerHeap.ofShared();
+        long p = heap.malloc(32);
+        assertNull(inAnotherThread(heap::close));
+        Throwable t = inAnotherThread(() -> heap.free(p));
+        assertInstanceOf(HeapClosedException.class, t);
+        assertThrows(HeapClosedException.class, () -> heap.malloc(8));
+    }
+}
