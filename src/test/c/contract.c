@@ -17,11 +17,13 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- reporting ------------------------------------------------------------ */
 static unsigned long checks;
@@ -39,7 +41,23 @@ static const char *current = "start";
         __atomic_add_fetch(&checks, 1, __ATOMIC_RELAXED);                      \
     } while (0)
 
-static void begin(const char *what) { current = what; }
+static const char *volatile doing = "";   /* the call under way, for the crash report */
+
+static void begin(const char *what) { current = what; doing = ""; }
+
+/* A crash is a failure too: say where, then die of the same signal. */
+static void put(const char *s) { if (write(1, s, strlen(s)) < 0) _exit(2); }
+static void on_crash(int sig)
+{
+    put("CRASH [");
+    put(current);
+    put("] ");
+    put(strsignal(sig));
+    if (*doing) { put(" during: "); put(doing); }
+    put("\n");
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 static void ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void ok(const char *fmt, ...)
 {
@@ -307,11 +325,14 @@ static void misuse(gl_heap *h, gl_heap *other, const char *kind)
     fill(p, 256, 77);
     static const int off[] = { 1, 8, 15, 16, 32, 64, 128 };
     for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
+        doing = "gl_heap_free of an interior pointer";
         int rc = gl_heap_free(h, p + off[i]);
         CHECK(rc == GL_E_NOT_OURS, "gl_heap_free(p + %d) (interior pointer) = %d, expected GL_E_NOT_OURS", off[i], rc);
+        doing = "gl_heap_usable_size of an interior pointer";
         CHECK(gl_heap_usable_size(h, p + off[i]) == 0, "gl_heap_usable_size(p + %d) != 0", off[i]);
         foreign++;
     }
+    doing = "";
     CHECK(verify(p, 256, 77) == 256, "block damaged by the rejected frees");
 
     char *q = gl_heap_malloc(other, 64);
@@ -324,15 +345,23 @@ static void misuse(gl_heap *h, gl_heap *other, const char *kind)
 
     char local[64] __attribute__((aligned(16)));
     void *libc = malloc(64);
-    void *foreigners[] = { static_buf, static_buf + 16, local, libc, (void *)(uintptr_t)0x10000, (void *)(uintptr_t)16 };
-    const char *names[] = { "a static array", "inside a static array", "a stack array", "a libc malloc block",
-                            "address 0x10000", "address 16" };
+    void *foreigners[] = { static_buf, static_buf + 16, static_buf + 8, local, libc, (char *)libc + 8,
+                           (void *)(uintptr_t)0x10000, (void *)(uintptr_t)16, (void *)(uintptr_t)8,
+                           (void *)(uintptr_t)0x10008, (void *)(uintptr_t)1 };
+    const char *names[] = { "a static array", "inside a static array", "a static array + 8", "a stack array",
+                            "a libc malloc block", "a libc malloc block + 8", "address 0x10000", "address 16",
+                            "address 8", "address 0x10008", "address 1" };
     for (size_t i = 0; i < sizeof foreigners / sizeof foreigners[0]; i++) {
+        static char what[128];
+        snprintf(what, sizeof what, "gl_heap_free(h, %p), %s", foreigners[i], names[i]);
+        doing = what;
         rc = gl_heap_free(h, foreigners[i]);
         CHECK(rc == GL_E_NOT_OURS, "gl_heap_free(%s) = %d, expected GL_E_NOT_OURS", names[i], rc);
+        snprintf(what, sizeof what, "gl_heap_usable_size(h, %p), %s", foreigners[i], names[i]);
         CHECK(gl_heap_usable_size(h, foreigners[i]) == 0, "gl_heap_usable_size(%s) != 0", names[i]);
         foreign++;
     }
+    doing = "";
     free(libc);
 
     /* a large block is unmapped on free: a second free must still be an error, not a crash */
@@ -685,6 +714,10 @@ int main(int argc, char **argv)
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 20261121;
     rng_state = seed;
     setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGSEGV, on_crash);
+    signal(SIGBUS, on_crash);
+    signal(SIGILL, on_crash);
+    signal(SIGFPE, on_crash);
     printf("glimmer C contract, seed %" PRIu64 "\n", seed);
 
     begin("gl_heap_create(NULL)");
