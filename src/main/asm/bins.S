@@ -123,6 +123,33 @@ HIDDEN_ENTRY(gl__link_ok)
 END(gl__link_ok)
 
 /*
+ * LINK_CHECK x, bad: may the link x, read from the free block at (%rsp), be
+ * followed?  Cheap cases inline -- same segment as that block (so the memory
+ * is ours), or a bin sentinel -- else gl__link_ok.  rdi = heap.
+ * Clobbers rax, rcx, rdx, r8.
+ */
+.macro LINK_CHECK x, bad
+        movq    \x, %rax
+        xorq    (%rsp), %rax
+        shrq    $SEG_SHIFT, %rax
+        jz      .Llc_ok\@
+        leaq    H_BINS-8(%rdi), %rax
+        movq    \x, %rsi
+        subq    %rax, %rsi
+        cmpq    $NBINS * 16, %rsi
+        jae     .Llc_slow\@
+        testl   $15, %esi
+        jz      .Llc_ok\@
+.Llc_slow\@:
+        movq    \x, %rsi
+        call    gl__link_ok
+        movq    (%rsp), %rsi
+        testl   %eax, %eax
+        jz      \bad
+.Llc_ok\@:
+.endm
+
+/*
  * gl__bin_unlink(heap, block) -> 0, or GL_E_CORRUPT (links broken)
  *   Removes a free block from its bin; clears the bin's bitmap bit when the
  *   bin empties.  Checks both neighbours are ours and point back at block
@@ -136,14 +163,8 @@ HIDDEN_ENTRY(gl__bin_unlink)
         movq    16(%rsi), %r10
         xorq    %r11, %r10                      /* prev */
         CFI_PUSH %rsi
-        movq    %r9, %rsi
-        call    gl__link_ok
-        testl   %eax, %eax
-        jz      .Lunlink_bad
-        movq    %r10, %rsi
-        call    gl__link_ok
-        testl   %eax, %eax
-        jz      .Lunlink_bad
+        LINK_CHECK %r9, .Lunlink_bad
+        LINK_CHECK %r10, .Lunlink_bad
         CFI_POP %rsi
         movq    H_LINK_KEY(%rdi), %r11
         movq    16(%r9), %rax
@@ -179,6 +200,52 @@ HIDDEN_ENTRY(gl__bin_unlink)
         movl    $GL_E_CORRUPT, %eax
         ret
 END(gl__bin_unlink)
+
+/*
+ * gl__bin_replace(heap, old, new) -> 0, or GL_E_CORRUPT
+ *   The free block at `new` takes the place of the free block at `old` in its
+ *   list (same bin): its links are copied, the neighbours pointed at it.  The
+ *   neighbours are checked as in gl__bin_unlink.  rdi = heap, rsi = old,
+ *   rdx = new.  Clobbers rax, rcx, rdx, r8-r11.
+ */
+HIDDEN_ENTRY(gl__bin_replace)
+        CFI_PUSH %rdx
+        movq    H_LINK_KEY(%rdi), %r11
+        movq    8(%rsi), %r9
+        xorq    %r11, %r9                       /* next */
+        movq    16(%rsi), %r10
+        xorq    %r11, %r10                      /* prev */
+        CFI_PUSH %rsi
+        LINK_CHECK %r9, .Lreplace_bad
+        LINK_CHECK %r10, .Lreplace_bad
+        CFI_POP %rsi
+        CFI_POP %rdx
+        movq    H_LINK_KEY(%rdi), %r11
+        movq    16(%r9), %rax
+        xorq    %r11, %rax
+        cmpq    %rsi, %rax
+        jne     .Lreplace_corrupt
+        movq    8(%r10), %rax
+        xorq    %r11, %rax
+        cmpq    %rsi, %rax
+        jne     .Lreplace_corrupt
+        movq    8(%rsi), %rax
+        movq    %rax, 8(%rdx)                   /* new.next = old.next (encoded) */
+        movq    16(%rsi), %rax
+        movq    %rax, 16(%rdx)
+        movq    %rdx, %rax
+        xorq    %r11, %rax
+        movq    %rax, 8(%r10)                   /* prev.next = new */
+        movq    %rax, 16(%r9)                   /* next.prev = new */
+        xorl    %eax, %eax
+        ret
+.Lreplace_bad:
+        CFI_POP %rsi
+        CFI_POP %rdx
+.Lreplace_corrupt:
+        movl    $GL_E_CORRUPT, %eax
+        ret
+END(gl__bin_replace)
 
 /*
  * gl__bin_drop(heap, bin)

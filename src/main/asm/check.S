@@ -11,7 +11,7 @@
  *             headers tile the segment exactly up to the end fencepost,
  *             PREV_FREE equals the previous block's FREE, no two adjacent
  *             free blocks, free blocks (except the top) carry a footer equal
- *             to their size, the top is the last block of its segment;
+ *             to their size (the top, which is in no bin, needs none);
  *   bins      every entry is ours, free, of the bin's size range, not the
  *             top, and its back link agrees; the bitmap bit is set exactly
  *             for non-empty bins; the bins hold exactly the free blocks;
@@ -145,9 +145,6 @@ HIDDEN_ENTRY(gl__check_owned)
         cmpq    H_TOP(%rbx), %r14
         jne     .Lck_binned_free
         incq    CK_TOP_SEEN(%rsp)
-        leaq    (%r14,%r9), %rax
-        cmpq    %rbp, %rax                      /* the top is last */
-        jne     .Lck_fail_top
         jmp     .Lck_next
 .Lck_binned_free:
         incq    CK_NFREE(%rsp)
@@ -372,8 +369,6 @@ HIDDEN_ENTRY(gl__check_owned)
 .Lck_fail_footer:
         movq    -8(%r14,%r9), %r15
         FAIL    GL_CHECK_BAD_FOOTER, %r14, %r15
-.Lck_fail_top:
-        FAIL    GL_CHECK_TOP, %r14, %r15
 .Lck_fail_top_missing:
         FAIL    GL_CHECK_TOP, H_TOP(%rbx), CK_TOP_SEEN(%rsp)
 .Lck_fail_stats_cached:

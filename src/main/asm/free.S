@@ -275,13 +275,13 @@ HIDDEN_ENTRY(gl__flush_class)
         CFI_PUSH %r13
         movq    %rdi, %rbx
         movq    %rsi, %r12
-        xorl    %r13d, %r13d
+        xorl    %r13d, %r13d                    /* index, oldest first */
+        /* Oldest first: blocks freed in address order then merge with the
+         * run freed before them, which usually keeps its bin (no list work). */
 1:      movzbl  H_CNT(%rbx,%r12), %eax
-        testl   %eax, %eax
-        jz      2f
-        decl    %eax
-        movb    %al, H_CNT(%rbx,%r12)
-        leaq    (%rax,%r12,8), %rax
+        cmpl    %eax, %r13d
+        jae     2f
+        leaq    (%r13,%r12,8), %rax
         movq    H_STACK(%rbx,%rax,8), %rsi
         subq    $8, %rsi
         btrq    $HDR_CACHED_BIT, (%rsi)
@@ -294,7 +294,8 @@ HIDDEN_ENTRY(gl__flush_class)
         call    gl__record_error
 3:      incq    %r13
         jmp     1b
-2:      movq    %r13, %rax
+2:      movb    $0, H_CNT(%rbx,%r12)
+        movq    %r13, %rax
         CFI_POP %r13
         CFI_POP %r12
         CFI_POP %rbx
@@ -334,23 +335,54 @@ END(gl__flush_all)
  *   Returns an in-use block (valid, not cached) to the free memory of its
  *   segment, merging it with a free block before it (PREV_FREE and footer),
  *   a free block after it, and the top.  The merged block gets a header and a
- *   footer and goes into its bin, or becomes the top.
+ *   footer and sits in its bin, or becomes the top.  When the merged block
+ *   stays in the bin of one of the neighbours it absorbed, that neighbour's
+ *   list node is kept (updated in place, or moved to the new start) instead
+ *   of an unlink and an insert: freeing next to a long free run costs no
+ *   list operations at all.
  *   rdi = heap, rsi = header.  Clobbers caller-saved registers.
  */
+#define FB_PREV         0                       /* free predecessor header, or 0 */
+#define FB_PREV_SIZE    8
+#define FB_NEXT         16                      /* free successor header, or 0 */
+#define FB_NEXT_SIZE    24
+#define FB_PREV_TOP     32                      /* the predecessor is the top */
+#define FB_FRAME        48
 HIDDEN_ENTRY(gl__free_block)
         SAVE_ALL
+        subq    $FB_FRAME, %rsp
+        .cfi_adjust_cfa_offset FB_FRAME
         movq    %rdi, %rbx
-        movq    %rsi, %r12                      /* start of the merged block */
+        movq    %rsi, %r12                      /* the freed block */
         movq    (%rsi), %r15                    /* its header word */
-        HSIZE   %r15, %r13                      /* its size */
-        movq    %r13, %rbp                      /* size of the freed block */
-        /* look at both neighbours before changing anything */
-        leaq    (%r12,%r13), %r14               /* next header */
+        HSIZE   %r15, %rbp                      /* its size */
+        leaq    (%r12,%rbp), %r14               /* next header */
+        xorl    %eax, %eax
+        movq    %rax, FB_PREV(%rsp)
+        movq    %rax, FB_PREV_SIZE(%rsp)
+        movq    %rax, FB_NEXT(%rsp)
+        movq    %rax, FB_NEXT_SIZE(%rsp)
+        movq    %rax, FB_PREV_TOP(%rsp)
+        /* the predecessor, if PREV_FREE says it is free: validate, don't touch */
         testq   $HDR_PREV_FREE, %r15
-        jz      .Lfb_prev_done
-        movq    -8(%r12), %rdx                  /* the previous block's footer */
+        jz      .Lfb_next
+        /* the top has no footer: is the predecessor the top? */
+        movq    H_TOP(%rbx), %rsi
+        testq   %rsi, %rsi
+        jz      .Lfb_footer
+        movq    (%rsi), %rax
+        HSIZE   %rax, %rdx
+        leaq    (%rsi,%rdx), %rax
+        cmpq    %r12, %rax
+        jne     .Lfb_footer
+        movq    %rsi, FB_PREV(%rsp)
+        movq    %rdx, FB_PREV_SIZE(%rsp)
+        movq    $1, FB_PREV_TOP(%rsp)
+        jmp     .Lfb_next
+.Lfb_footer:
+        movq    -8(%r12), %rdx                  /* its footer */
         movq    %r12, %rsi
-        subq    %rdx, %rsi                      /* previous header */
+        subq    %rdx, %rsi                      /* its header */
         movl    %esi, %eax
         andl    $SEG_OFFSET_MASK, %eax
         cmpl    $SEG_FIRST, %eax                /* must stay in this segment */
@@ -372,64 +404,134 @@ HIDDEN_ENTRY(gl__free_block)
         jne     .Lfb_corrupt
         cmpq    H_TOP(%rbx), %rsi               /* the top is always last */
         je      .Lfb_corrupt
-        pushq   %rsi
-        .cfi_adjust_cfa_offset 8
-        pushq   %rdx
-        .cfi_adjust_cfa_offset 8
-        movq    %rbx, %rdi
-        call    gl__bin_unlink
-        popq    %rdx
-        .cfi_adjust_cfa_offset -8
-        popq    %rsi
-        .cfi_adjust_cfa_offset -8
-        testl   %eax, %eax
-        jnz     .Lfb_corrupt
-        movq    %rsi, %r12
-        addq    %rdx, %r13
-.Lfb_prev_done:
-        /* the next block: the top, a free block, or in use */
+        movq    %rsi, FB_PREV(%rsp)
+        movq    %rdx, FB_PREV_SIZE(%rsp)
+.Lfb_next:
+        /* the successor: the top, a free block, or in use */
         cmpq    H_TOP(%rbx), %r14
         je      .Lfb_into_top
         movq    (%r14), %rax
         btq     $HDR_FREE_BIT, %rax
-        jnc     .Lfb_insert
+        jnc     .Lfb_merge
         movq    %rax, %rcx
         xorq    %r14, %rcx
         xorq    H_KEY(%rbx), %rcx
         testl   $HDR_TAG_MASK, %ecx
-        jnz     .Lfb_insert                     /* damaged: do not merge */
+        jnz     .Lfb_merge                      /* damaged: leave it alone */
         HSIZE   %rax, %rcx
-        pushq   %rcx
-        .cfi_adjust_cfa_offset 8
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
+        movq    %r14, FB_NEXT(%rsp)
+        movq    %rcx, FB_NEXT_SIZE(%rsp)
+.Lfb_merge:
+        cmpq    $0, FB_PREV_TOP(%rsp)
+        jne     .Lfb_grow_top
+        /* r12 = start, r13 = total size */
+        movq    %rbp, %r13
+        movq    FB_PREV(%rsp), %rax
+        testq   %rax, %rax
+        jz      1f
+        movq    %rax, %r12
+        addq    FB_PREV_SIZE(%rsp), %r13
+1:      addq    FB_NEXT_SIZE(%rsp), %r13        /* 0 when no successor */
+        movq    %r13, %rdx
+        call    gl__bin_index
+        movq    %rax, %r15                      /* the merged block's bin */
+        /* keep the predecessor's node? */
+        cmpq    $0, FB_PREV(%rsp)
+        je      .Lfb_try_next
+        movq    FB_PREV_SIZE(%rsp), %rdx
+        call    gl__bin_index
+        cmpq    %r15, %rax
+        jne     .Lfb_try_next
+        movq    FB_NEXT(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      .Lfb_write
         movq    %rbx, %rdi
-        movq    %r14, %rsi
         call    gl__bin_unlink
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
-        popq    %rcx
-        .cfi_adjust_cfa_offset -8
         testl   %eax, %eax
-        jnz     .Lfb_insert
-        addq    %rcx, %r13
-        addq    %rcx, %r14
-.Lfb_insert:
+        jnz     .Lfb_corrupt
+        jmp     .Lfb_write
+.Lfb_try_next:
+        /* keep the successor's node, moved to the start? */
+        cmpq    $0, FB_NEXT(%rsp)
+        je      .Lfb_relink
+        movq    FB_NEXT_SIZE(%rsp), %rdx
+        call    gl__bin_index
+        cmpq    %r15, %rax
+        jne     .Lfb_relink
+        movq    FB_PREV(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      1f
+        movq    %rbx, %rdi
+        call    gl__bin_unlink
+        testl   %eax, %eax
+        jnz     .Lfb_corrupt
+1:      movq    %rbx, %rdi
+        movq    FB_NEXT(%rsp), %rsi
+        movq    %r12, %rdx
+        call    gl__bin_replace
+        testl   %eax, %eax
+        jnz     .Lfb_corrupt
+        jmp     .Lfb_write
+.Lfb_relink:
+        /* neither: unlink what was merged, insert the result */
+        movq    FB_PREV(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      1f
+        movq    %rbx, %rdi
+        call    gl__bin_unlink
+        testl   %eax, %eax
+        jnz     .Lfb_corrupt
+1:      movq    FB_NEXT(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      2f
+        movq    %rbx, %rdi
+        call    gl__bin_unlink
+        testl   %eax, %eax
+        jnz     .Lfb_corrupt
+2:      movq    %rbx, %rdi
+        movq    %r12, %rsi
+        movq    %r13, %rdx
+        call    gl__bin_insert
+.Lfb_write:
         MKHDR   %rbx, %r12, %r13, %rax, %rcx
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%r12)
         movq    %r13, -8(%r12,%r13)             /* footer */
-        orq     $HDR_PREV_FREE, (%r14)
+        orq     $HDR_PREV_FREE, (%r12,%r13)     /* the block after knows */
+        jmp     .Lfb_account
+.Lfb_grow_top:
+        /* the top absorbs the block (and a free successor) */
+        movq    FB_NEXT(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      1f
         movq    %rbx, %rdi
-        movq    %r12, %rsi
-        movq    %r13, %rdx
-        call    gl__bin_insert
+        call    gl__bin_unlink
+        testl   %eax, %eax
+        jnz     .Lfb_corrupt
+1:      movq    FB_PREV(%rsp), %r12
+        movq    FB_PREV_SIZE(%rsp), %r13
+        addq    %rbp, %r13
+        addq    FB_NEXT_SIZE(%rsp), %r13
+        MKHDR   %rbx, %r12, %r13, %rax, %rcx
+        btsq    $HDR_FREE_BIT, %rax
+        movq    %rax, (%r12)
+        orq     $HDR_PREV_FREE, (%r12,%r13)
         jmp     .Lfb_account
 .Lfb_into_top:
+        /* merge into the top (and the predecessor with it) */
         movq    (%r14), %rax
-        HSIZE   %rax, %rcx
-        addq    %rcx, %r13
-        MKHDR   %rbx, %r12, %r13, %rax, %rcx
+        HSIZE   %rax, %r13
+        addq    %rbp, %r13
+        movq    FB_PREV(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      1f
+        movq    %rbx, %rdi
+        call    gl__bin_unlink
+        testl   %eax, %eax
+        jnz     .Lfb_corrupt
+        movq    FB_PREV(%rsp), %r12
+        addq    FB_PREV_SIZE(%rsp), %r13
+1:      MKHDR   %rbx, %r12, %r13, %rax, %rcx
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%r12)
         movq    %r12, H_TOP(%rbx)
@@ -448,6 +550,8 @@ HIDDEN_ENTRY(gl__free_block)
 .Lfb_corrupt:
         movl    $GL_E_CORRUPT, %eax
 .Lfb_out:
+        addq    $FB_FRAME, %rsp
+        .cfi_adjust_cfa_offset -FB_FRAME
         RESTORE_ALL
         ret
 END(gl__free_block)

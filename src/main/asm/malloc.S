@@ -88,9 +88,22 @@ HIDDEN_ENTRY(gl__malloc_core)
         movq    $-1, %rax
         shlq    %cl, %rax
         andq    H_BITMAP(%rbx), %rax
-        jz      .Lcore_any_range
+        jz      .Lcore_small_top
         tzcntq  %rax, %rax
         jmp     .Lcore_take_head
+.Lcore_small_top:
+        /* small requests carve the top before they split a range block */
+        movq    H_TOP(%rbx), %rsi
+        testq   %rsi, %rsi
+        jz      .Lcore_any_range
+        movq    (%rsi), %rax
+        HSIZE   %rax, %rdx
+        cmpq    %r12, %rdx
+        jb      .Lcore_any_range
+        movq    %rbx, %rdi
+        movq    %r12, %rcx
+        call    gl__carve_top
+        jmp     .Lcore_out
 .Lcore_any_range:
         movq    $-1, %rax
         jmp     .Lcore_next_bins
@@ -173,7 +186,13 @@ HIDDEN_ENTRY(gl__malloc_core)
         movq    H_BINS(%rbx,%rax), %rsi         /* sentinel.next */
         xorq    H_LINK_KEY(%rbx), %rsi
 .Lcore_take:
-        movq    %rbx, %rdi
+        /* a small request splitting a range block makes the rest the top */
+        xorl    %ecx, %ecx
+        cmpq    $SMALL_MAX_BLOCK, %r12
+        ja      1f
+        cmpq    $RANGE_BIN0, %r13
+        setae   %cl
+1:      movq    %rbx, %rdi
         movq    %r12, %rdx
         call    gl__take
         testq   %rax, %rax
@@ -265,27 +284,27 @@ HIDDEN_ENTRY(gl__account_alloc)
 END(gl__account_alloc)
 
 /*
- * gl__take(heap, block, R) -> user pointer, or 0 if the block or its bin is
- * damaged (nothing changed then)
+ * gl__take(heap, block, R, designate) -> user pointer, or 0 if the block or
+ * its bin is damaged (nothing changed then)
  *   Takes a free block out of its bin and makes its first R bytes an in-use
  *   block; a remainder of MIN_BLOCK bytes or more becomes a free block in its
  *   bin, a smaller one stays with the block (exact fit, no split).
- *   rdi = heap, rsi = block header, rdx = R.  Clobbers caller-saved registers.
+ *   With designate set, a rest of MIN_BLOCK bytes or more becomes the top
+ *   (the old top is retired to its bin): later small requests carve it.
+ *   rdi = heap, rsi = block header, rdx = R, rcx = designate.
+ *   Clobbers caller-saved registers.
  */
 HIDDEN_ENTRY(gl__take)
         CFI_PUSH %rbx
         CFI_PUSH %r12
         CFI_PUSH %r13
         CFI_PUSH %r14
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
+        CFI_PUSH %r15
+        movq    %rcx, %r15                      /* designate the rest as top? */
         movq    %rdi, %rbx
         movq    %rsi, %r12                      /* block */
         movq    %rdx, %r13                      /* R */
-        call    gl__link_ok                     /* the bin's link may be damaged */
-        testl   %eax, %eax
-        jz      .Ltake_bad
-        movq    (%r12), %rax
+        movq    (%r12), %rax                    /* callers checked the link to it */
         movq    %rax, %rcx
         xorq    %r12, %rcx
         xorq    H_KEY(%rbx), %rcx
@@ -296,7 +315,24 @@ HIDDEN_ENTRY(gl__take)
         HSIZE   %rax, %r14                      /* block size */
         cmpq    %r13, %r14
         jb      .Ltake_bad
-        movq    %rbx, %rdi
+        /* a rest that stays in the same bin keeps the list node */
+        movq    %r14, %rdx
+        subq    %r13, %rdx
+        cmpq    $MIN_BLOCK, %rdx
+        jb      1f
+        testq   %r15, %r15
+        jnz     .Ltake_designate
+        call    gl__bin_index
+        movq    %rax, %r8
+        movq    %r14, %rdx
+        pushq   %r8
+        .cfi_adjust_cfa_offset 8
+        call    gl__bin_index
+        popq    %r8
+        .cfi_adjust_cfa_offset -8
+        cmpq    %rax, %r8
+        je      .Ltake_in_place
+1:      movq    %rbx, %rdi
         movq    %r12, %rsi
         call    gl__bin_unlink
         testl   %eax, %eax
@@ -314,6 +350,46 @@ HIDDEN_ENTRY(gl__take)
         movq    %rbx, %rdi
         call    gl__bin_insert
         jmp     .Ltake_header
+.Ltake_in_place:
+        /* the rest stays in the block's bin: move its list node, no unlink */
+        leaq    (%r12,%r13), %rdx               /* the rest */
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__bin_replace
+        testl   %eax, %eax
+        jnz     .Ltake_bad
+        leaq    (%r12,%r13), %rsi
+        movq    %r14, %rdx
+        subq    %r13, %rdx
+        MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
+        btsq    $HDR_FREE_BIT, %rax
+        movq    %rax, (%rsi)
+        movq    %rdx, -8(%rsi,%rdx)             /* footer */
+        jmp     .Ltake_header
+.Ltake_designate:
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__bin_unlink
+        testl   %eax, %eax
+        jnz     .Ltake_bad
+        /* retire the old top into its bin (it needs a footer there) */
+        movq    H_TOP(%rbx), %rsi
+        testq   %rsi, %rsi
+        jz      1f
+        movq    (%rsi), %rax
+        HSIZE   %rax, %rdx
+        movq    %rdx, -8(%rsi,%rdx)
+        movq    %rbx, %rdi
+        call    gl__bin_insert
+1:      leaq    (%r12,%r13), %rsi               /* the rest: the new top */
+        movq    %r14, %rdx
+        subq    %r13, %rdx
+        MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
+        btsq    $HDR_FREE_BIT, %rax
+        movq    %rax, (%rsi)
+        movq    %rsi, H_TOP(%rbx)
+        movq    $-1, H_TOP_CLEAN(%rbx)          /* recycled memory */
+        jmp     .Ltake_header
 .Ltake_whole:
         movq    %r14, %r13
         andq    $~HDR_PREV_FREE, (%r12,%r13)    /* the next block's prev is in use */
@@ -328,8 +404,7 @@ HIDDEN_ENTRY(gl__take)
 .Ltake_bad:
         xorl    %eax, %eax
 .Ltake_out:
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
+        CFI_POP %r15
         CFI_POP %r14
         CFI_POP %r13
         CFI_POP %r12
