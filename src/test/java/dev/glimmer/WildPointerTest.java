@@ -1,0 +1,107 @@
+package dev.glimmer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Addresses that point at nothing (unmapped, kernel space, the first pages, misaligned)
+ * are rejected without being read: free and realloc throw {@link InvalidPointerException},
+ * usableSize says 0, and every kind of heap stays consistent.
+ *
+ * <p>Each address runs in a child JVM ({@link WildPointerProbe}), because reading such an
+ * address crashes the process: a regression then fails this test, naming the native frame,
+ * instead of killing the whole test run.
+ */
+class WildPointerTest {
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"0x1000", "0x10", "0x400000", "0x400008", "0x7ffffffff000", "0x7ffffffffff0",
+            "-16", "0x8000000000000000", "0x400000000000"})
+    void aWildAddressIsRejectedWithoutBeingRead(String address) throws Exception {
+        assertRejectedEverywhere(address);
+    }
+
+    /**
+     * Regression: an address that is 8 mod 16 and below 4 MiB + 8 maps to segment-registry
+     * key 0, which is also what an empty registry slot holds, so the free fast path took it
+     * for a registered segment and read its "header" at address - 8 (SIGSEGV in gl_heap_free).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"0x8", "0x18", "0x1008", "0x3ffff8"})
+    void anAddressBelow4MiBThatIs8Mod16IsRejectedWithoutBeingRead(String address) throws Exception {
+        assertRejectedEverywhere(address);
+    }
+
+    private static void assertRejectedEverywhere(String address) throws Exception {
+        Result r = runProbe(address);
+        if (r.exitCode != 0 || !r.output.contains("survived")) {
+            fail("the JVM did not survive the wild pointer " + address + " (exit code " + r.exitCode + ")"
+                    + r.crashSummary() + "\nprobe output:\n" + r.output);
+        }
+        List<String> expected = new ArrayList<>();
+        for (String kind : List.of("confined", "shared", "default")) {
+            expected.add(kind + " free: InvalidPointerException -2");
+            expected.add(kind + " realloc: InvalidPointerException -2");
+            expected.add(kind + " usableSize: 0");
+            expected.add(kind + " check ok");
+        }
+        expected.add("survived");
+        assertEquals(String.join("\n", expected), r.output.strip(), "outcomes for " + address);
+    }
+
+    record Result(int exitCode, String output, String hsErr) {
+        String crashSummary() {
+            if (hsErr.isEmpty()) {
+                return "";
+            }
+            return "\n" + hsErr.lines()
+                    .filter(l -> l.contains("SIGSEGV") || l.contains("SIGBUS") || l.startsWith("# C ")
+                            || l.startsWith("# Problematic") || l.startsWith("RSI=") || l.startsWith("RAX="))
+                    .limit(8).collect(Collectors.joining("\n"));
+        }
+    }
+
+    static Result runProbe(String address) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("glimmer-wild-");
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-XX:-CreateCoredumpOnCrash");
+        cmd.add("-XX:ErrorFile=" + dir.resolve("hs_err.log"));
+        String lib = System.getProperty("glimmer.library");
+        if (lib != null) {
+            cmd.add("-Dglimmer.library=" + lib);
+        }
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(WildPointerProbe.class.getName());
+        cmd.add(address);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        Path hsErr = dir.resolve("hs_err.log");
+        String err = Files.exists(hsErr) ? Files.readString(hsErr) : "";
+        Files.deleteIfExists(hsErr);
+        Files.deleteIfExists(dir);
+        String text = new String(out, StandardCharsets.UTF_8).lines()
+                .filter(l -> !l.startsWith("#") && !l.isBlank() && !l.startsWith("["))
+                .collect(Collectors.joining("\n"));
+        // keep the JVM's crash banner out of the comparison, but in the failure message
+        String all = new String(out, StandardCharsets.UTF_8);
+        return new Result(p.exitValue(), p.exitValue() == 0 ? text : all, err);
+    }
+}
