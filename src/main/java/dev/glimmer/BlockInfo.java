@@ -1,5 +1,7 @@
 package dev.glimmer;
 
+import dev.glimmer.internal.GlimmerNative;
+
 /**
  * One block of a heap walk ({@link GlimmerHeap#blocks()}).
  *
@@ -24,10 +26,10 @@ public record BlockInfo(long address, long size, State state) {
 
         static State ofCode(long code) {
             return switch ((int) code) {
-                case 1 -> USED;
-                case 2 -> FREE;
-                case 3 -> CACHED;
-                case 4 -> LARGE;
+                case GlimmerNative.GL_BLOCK_USED -> USED;
+                case GlimmerNative.GL_BLOCK_FREE -> FREE;
+                case GlimmerNative.GL_BLOCK_CACHED -> CACHED;
+                case GlimmerNative.GL_BLOCK_LARGE -> LARGE;
                 default -> throw new GlimmerException(0, 0, "heap walk produced an unknown block state " + code);
             };
         }

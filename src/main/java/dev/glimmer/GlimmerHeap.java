@@ -391,8 +391,10 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Resizes a segment's block to {@code newSize} bytes, keeping the contents up to the
-     * smaller size, and returns a segment of exactly {@code newSize} bytes. The old segment
-     * must not be used afterwards (it stays accessible until close/reset: a use after free).
+     * smaller size, and returns a segment of exactly {@code newSize} bytes, 16-byte aligned (a
+     * segment allocated with a larger alignment may lose it, as with C's realloc). The old
+     * segment must not be used afterwards (it stays accessible until close/reset: a use after
+     * free).
      *
      * @throws SizeOverflowException   if {@code newSize < 0} or {@code newSize > MAX_SIZE}
      * @throws InvalidPointerException if the segment was not allocated by this heap

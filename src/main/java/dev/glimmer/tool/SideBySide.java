@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -287,7 +288,7 @@ public final class SideBySide {
                 + (isWsl() ? ", WSL" : ", not WSL"));
         out.println("JDK: " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")"
                 + ", Glimmer " + Glimmer.version()
-                + ", date: " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+                + ", date: " + ZonedDateTime.now().truncatedTo(ChronoUnit.SECONDS).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         out.println("ops = mallocs + frees; every block touched at both ends; median of " + options.reps()
                 + " timed runs after warm-up" + (options.quick() ? " (quick mode: indicative only)" : "")
                 + "; seed " + options.seed());
