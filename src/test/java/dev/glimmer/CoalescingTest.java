@@ -110,12 +110,17 @@ class CoalescingTest {
                 if (blocksInSegment && !bigInSegment) {
                     heap.trim();
                 }
-                long peak = heap.stats().peakFootprint();
+                HeapStats before = heap.stats();
+                long peak = before.peakFootprint();
                 long q = heap.malloc(big);
                 HeapStats s = heap.stats();
                 assertTrue(s.footprint() <= peak, "i=" + i + ": malloc(" + big + ") grew the footprint to "
                         + s.footprint() + " beyond the peak " + peak + " seen before it: " + s);
                 if (bigInSegment) {
+                    // (the peak also counts the transient over-mapping that aligns a new segment, so
+                    // "no new segment" is asserted directly as well)
+                    assertEquals(before.segments(), s.segments(), "i=" + i + ": malloc(" + big
+                            + ") mapped a new segment instead of reusing the freed blocks: " + s);
                     long start = p[0];
                     long end = p[3] - 8 + blockSize(size);
                     assertTrue(q >= start && q - 8 + blockSize(big) <= end, "i=" + i + ": malloc(" + big

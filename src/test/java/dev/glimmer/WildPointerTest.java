@@ -3,14 +3,8 @@ package dev.glimmer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -44,10 +38,9 @@ class WildPointerTest {
     }
 
     private static void assertRejectedEverywhere(String address) throws Exception {
-        Result r = runProbe(address);
-        if (r.exitCode != 0 || !r.output.contains("survived")) {
-            fail("the JVM did not survive the wild pointer " + address + " (exit code " + r.exitCode + ")"
-                    + r.crashSummary() + "\nprobe output:\n" + r.output);
+        ChildJvm.Result r = ChildJvm.run(WildPointerProbe.class, address);
+        if (r.exitCode() != 0 || !r.output().contains("survived")) {
+            fail("the JVM did not survive the wild pointer " + address + ": " + r.describe());
         }
         List<String> expected = new ArrayList<>();
         for (String kind : List.of("confined", "shared", "default")) {
@@ -57,51 +50,6 @@ class WildPointerTest {
             expected.add(kind + " check ok");
         }
         expected.add("survived");
-        assertEquals(String.join("\n", expected), r.output.strip(), "outcomes for " + address);
-    }
-
-    record Result(int exitCode, String output, String hsErr) {
-        String crashSummary() {
-            if (hsErr.isEmpty()) {
-                return "";
-            }
-            return "\n" + hsErr.lines()
-                    .filter(l -> l.contains("SIGSEGV") || l.contains("SIGBUS") || l.startsWith("# C ")
-                            || l.startsWith("# Problematic") || l.startsWith("RSI=") || l.startsWith("RAX="))
-                    .limit(8).collect(Collectors.joining("\n"));
-        }
-    }
-
-    static Result runProbe(String address) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("glimmer-wild-");
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-XX:TieredStopAtLevel=1");
-        cmd.add("-XX:-CreateCoredumpOnCrash");
-        cmd.add("-XX:ErrorFile=" + dir.resolve("hs_err.log"));
-        String lib = System.getProperty("glimmer.library");
-        if (lib != null) {
-            cmd.add("-Dglimmer.library=" + lib);
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(WildPointerProbe.class.getName());
-        cmd.add(address);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-        }
-        Path hsErr = dir.resolve("hs_err.log");
-        String err = Files.exists(hsErr) ? Files.readString(hsErr) : "";
-        Files.deleteIfExists(hsErr);
-        Files.deleteIfExists(dir);
-        String text = new String(out, StandardCharsets.UTF_8).lines()
-                .filter(l -> !l.startsWith("#") && !l.isBlank() && !l.startsWith("["))
-                .collect(Collectors.joining("\n"));
-        // keep the JVM's crash banner out of the comparison, but in the failure message
-        String all = new String(out, StandardCharsets.UTF_8);
-        return new Result(p.exitValue(), p.exitValue() == 0 ? text : all, err);
+        assertEquals(String.join("\n", expected), r.cleanOutput(), "outcomes for " + address);
     }
 }
