@@ -529,8 +529,15 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
                     + " belong to the whole process");
         }
         Arena old = arena;
-        arena = owner != null ? Arena.ofConfined() : Arena.ofShared();
-        old.close();
+        Arena fresh = owner != null ? Arena.ofConfined() : Arena.ofShared();
+        try {
+            old.close();    // first: no segment of the old blocks can be accessed any more
+        } catch (RuntimeException e) {
+            // a shared arena in use by a downcall elsewhere cannot close: reset nothing
+            fresh.close();
+            throw e;
+        }
+        arena = fresh;
         GlimmerNative.heapReset(heap);
     }
 
@@ -565,10 +572,13 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             return;
         }
         try {
-            arena.close();
-        } finally {
-            GlimmerNative.heapDestroy(heap);
+            arena.close();  // first: once it returns, no thread can touch a segment of this heap
+        } catch (RuntimeException e) {
+            // a shared arena in use by a downcall elsewhere cannot close: the heap stays open
+            closed = false;
+            throw e;
         }
+        GlimmerNative.heapDestroy(heap);
     }
 
     /** Whether {@link #close()} has been called. */
