@@ -53,14 +53,16 @@ import java.util.List;
  * Allocation and free are thread-safe. {@link #close()} and {@link #reset()} while
  * other threads are still using the heap, and {@link #blocks()} while others modify
  * it, are the caller's error (as for any allocator). The closed state is a volatile
- * field set once, so a call that starts after {@code close()} has begun throws
+ * field set by {@code close()} before anything is released, so a call that starts after
+ * {@code close()} has begun throws
  * {@link HeapClosedException}; the arena is closed (a JDK handshake) before the native
  * heap is destroyed, so no segment access can race with the unmapping.
  *
  * <h2>Cost</h2>
  * {@link #malloc(long)} and {@link #free(long)} do one access check (owner thread for
  * confined heaps, and the closed flag), one exact downcall and one compare of the
- * result; everything else happens only on failure.
+ * result (malloc also tests the sign of the size, so negative sizes never reach native
+ * code); everything else happens only on failure.
  */
 @SuppressWarnings("restricted") // reinterpret: the heap knows each block's size and lifetime
 public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
