@@ -202,6 +202,39 @@ HIDDEN_ENTRY(gl__bin_unlink)
 END(gl__bin_unlink)
 
 /*
+ * gl__bin_linked(heap, block) -> 0 if block sits in a list whose neighbours
+ * are ours and point back at it, else GL_E_CORRUPT.  Changes nothing.
+ *   rdi = heap, rsi = block header.  Clobbers rax, rcx, rdx, r8-r11.
+ */
+HIDDEN_ENTRY(gl__bin_linked)
+        movq    H_LINK_KEY(%rdi), %r11
+        movq    8(%rsi), %r9
+        xorq    %r11, %r9                       /* next */
+        movq    16(%rsi), %r10
+        xorq    %r11, %r10                      /* prev */
+        CFI_PUSH %rsi
+        LINK_CHECK %r9, .Llinked_bad
+        LINK_CHECK %r10, .Llinked_bad
+        CFI_POP %rsi
+        movq    H_LINK_KEY(%rdi), %r11
+        movq    16(%r9), %rax
+        xorq    %r11, %rax
+        cmpq    %rsi, %rax
+        jne     .Llinked_corrupt
+        movq    8(%r10), %rax
+        xorq    %r11, %rax
+        cmpq    %rsi, %rax
+        jne     .Llinked_corrupt
+        xorl    %eax, %eax
+        ret
+.Llinked_bad:
+        CFI_POP %rsi
+.Llinked_corrupt:
+        movl    $GL_E_CORRUPT, %eax
+        ret
+END(gl__bin_linked)
+
+/*
  * gl__bin_replace(heap, old, new) -> 0, or GL_E_CORRUPT
  *   The free block at `new` takes the place of the free block at `old` in its
  *   list (same bin): its links are copied, the neighbours pointed at it.  The

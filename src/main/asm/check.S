@@ -200,8 +200,8 @@ HIDDEN_ENTRY(gl__check_owned)
         xorl    %r14d, %r14d
 .Lck_segtab:
         movq    H_SEGTAB(%rbx,%r14,8), %rsi
-        testq   %rsi, %rsi
-        jz      2f
+        cmpq    $SEGTAB_EMPTY, %rsi
+        je      2f
         btrq    $SEGTAB_ALIGN_BIT, %rsi
         movq    %rsi, %r15
         leaq    H_SEGSET(%rbx), %rdi
@@ -290,7 +290,7 @@ HIDDEN_ENTRY(gl__check_owned)
 .Lck_bins_done:
         movq    CK_BIN_ENTRIES(%rsp), %rax
         cmpq    CK_NFREE(%rsp), %rax
-        jne     .Lck_fail_not_in_bin_count
+        jne     .Lck_find_unbinned
 
         /* ---- large blocks ------------------------------------------ */
         movq    H_LARGE_LIST(%rbx), %r13
@@ -345,6 +345,62 @@ HIDDEN_ENTRY(gl__check_owned)
         xorl    %ecx, %ecx
         xorl    %edx, %edx
         jmp     .Lck_report
+
+.Lck_find_unbinned:
+        /* Some free block is in no bin: find the first one, walking every
+         * free block's bin (error path only). */
+        movq    H_SEG_LIST(%rbx), %r13
+.Lub_seg:
+        testq   %r13, %r13
+        jz      .Lck_fail_not_in_bin_count
+        leaq    SEG_FIRST(%r13), %r14
+.Lub_block:
+        leaq    SEG_END_FENCE(%r13), %rax
+        cmpq    %rax, %r14
+        jae     .Lub_seg_next
+        movq    (%r14), %r15
+        HSIZE   %r15, %r9
+        btq     $HDR_FREE_BIT, %r15
+        jnc     .Lub_step
+        cmpq    H_TOP(%rbx), %r14
+        je      .Lub_step
+        movq    %r9, %rdx
+        call    gl__bin_index
+        shlq    $4, %rax
+        leaq    H_BINS-8(%rbx,%rax), %rbp       /* sentinel */
+        movq    %rbp, %rsi
+        movq    CK_BIN_ENTRIES(%rsp), %rcx
+        incq    %rcx                            /* bound on the steps */
+.Lub_search:
+        movq    8(%rsi), %rsi
+        xorq    H_LINK_KEY(%rbx), %rsi
+        cmpq    %r14, %rsi
+        je      .Lub_step                       /* found: it is binned */
+        cmpq    %rbp, %rsi
+        je      .Lub_missing
+        decq    %rcx
+        jz      .Lub_missing
+        pushq   %rcx
+        .cfi_adjust_cfa_offset 8
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        movq    %rbx, %rdi
+        call    gl__link_ok
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        popq    %rcx
+        .cfi_adjust_cfa_offset -8
+        testl   %eax, %eax
+        jz      .Lub_missing
+        jmp     .Lub_search
+.Lub_step:
+        addq    %r9, %r14
+        jmp     .Lub_block
+.Lub_seg_next:
+        movq    SEG_NEXT(%r13), %r13
+        jmp     .Lub_seg
+.Lub_missing:
+        FAIL    GL_CHECK_NOT_IN_BIN, %r14, %r15
 
 .Lck_fail_registry_list:
         FAIL    GL_CHECK_REGISTRY, %r13, CK_NSEG(%rsp)

@@ -107,7 +107,10 @@ HIDDEN_ENTRY(gl__classify)
         jc      .Lcls_double
         btq     $HDR_CACHED_BIT, %rcx
         jc      .Lcls_double
-        /* the size must stay inside the segment */
+        /* bits 17..19 are never set; the size must stay inside the segment
+         * and land on a header with a valid tag */
+        testl   $0xe0000, %ecx
+        jnz     .Lcls_corrupt
         HSIZE   %rcx, %rax
         cmpq    $MIN_BLOCK, %rax
         jb      .Lcls_corrupt
@@ -116,6 +119,12 @@ HIDDEN_ENTRY(gl__classify)
         addq    %rax, %r8
         cmpq    $SEG_END_FENCE, %r8
         ja      .Lcls_corrupt
+        leaq    (%rdx,%rax), %r8                /* the next header */
+        movq    (%r8), %rax
+        xorq    %r8, %rax
+        xorq    H_KEY(%rdi), %rax
+        testl   $HDR_TAG_MASK, %eax
+        jnz     .Lcls_corrupt
         xorl    %eax, %eax
         jmp     .Lcls_out
 .Lcls_bad_tag:
@@ -422,7 +431,35 @@ HIDDEN_ENTRY(gl__free_block)
         movq    %r14, FB_NEXT(%rsp)
         movq    %rcx, FB_NEXT_SIZE(%rsp)
 .Lfb_merge:
+        /* a free neighbour whose list links are damaged is left alone (the
+         * damage is recorded): the block itself is still freed */
         cmpq    $0, FB_PREV_TOP(%rsp)
+        jne     1f
+        movq    FB_PREV(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      1f
+        movq    %rbx, %rdi
+        call    gl__bin_linked
+        testl   %eax, %eax
+        jz      1f
+        movq    $0, FB_PREV(%rsp)
+        movq    $0, FB_PREV_SIZE(%rsp)
+        movq    %rbx, %rdi
+        movl    $GL_E_CORRUPT, %esi
+        call    gl__record_error
+1:      movq    FB_NEXT(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      2f
+        movq    %rbx, %rdi
+        call    gl__bin_linked
+        testl   %eax, %eax
+        jz      2f
+        movq    $0, FB_NEXT(%rsp)
+        movq    $0, FB_NEXT_SIZE(%rsp)
+        movq    %rbx, %rdi
+        movl    $GL_E_CORRUPT, %esi
+        call    gl__record_error
+2:      cmpq    $0, FB_PREV_TOP(%rsp)
         jne     .Lfb_grow_top
         /* r12 = start, r13 = total size */
         movq    %rbp, %r13

@@ -89,6 +89,7 @@
  * 16-aligned user pointer inside it: segment number | 1 << 45 */
 #define SEGTAB_ALIGN_BIT    45
 #define SEGTAB_ENTRIES      256
+#define SEGTAB_EMPTY        (-1)             /* no key is -1 (keys are < 2^46) */
 
 /* ---- large blocks: a descriptor just below the user pointer -------------- */
 #define LG_MAGIC            (-64)            /* user pointer XOR heap secret */

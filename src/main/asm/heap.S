@@ -90,6 +90,11 @@ gl__init_owned:
         incl    %ecx
         cmpl    $(SMALL_MAX_REQUEST + 7) >> 3, %ecx
         jbe     1b
+        /* an empty fast segment table */
+        leaq    H_SEGTAB(%rbx), %rdi
+        movl    $SEGTAB_ENTRIES, %ecx
+        movq    $SEGTAB_EMPTY, %rax
+        rep stosq
         /* every bin sentinel points at itself */
         xorl    %ecx, %ecx
 2:      movq    %rcx, %rax
@@ -173,6 +178,12 @@ ENTRY(gl_heap_create)
         call    gl__os_map
         testq   %rax, %rax
         jz      .Lcreate_front_failed
+        movq    %rax, %rdx
+        leaq    H_SEGTAB(%rax), %rdi
+        movl    $SEGTAB_ENTRIES, %ecx
+        movq    $SEGTAB_EMPTY, %rax
+        rep stosq                               /* the fast path of free must miss */
+        movq    %rdx, %rax
         movq    %rbx, H_INNER(%rax)
         movl    $HF_LOCKED, H_FLAGS(%rax)
         movabsq $LOCKED_MAGIC, %rcx

@@ -103,7 +103,8 @@ HIDDEN_ENTRY(gl__os_map_aligned)
         movq    %rdx, %r13                      /* alignment */
         addq    %rdx, %rsi                      /* over-map by the alignment */
         jc      .Lal_fail
-        call    gl__os_map
+        xorl    %edi, %edi                      /* the over-map is transient: */
+        call    gl__os_map                      /* footprint counts `length` below */
         testq   %rax, %rax
         jz      .Lal_fail
         movq    %rax, %r14                      /* raw base */
@@ -118,9 +119,10 @@ HIDDEN_ENTRY(gl__os_map_aligned)
         movq    %rcx, %rdx
         subq    %r14, %rdx
         jz      1f
-        movq    %rbx, %rdi
+        xorl    %edi, %edi
         movq    %r14, %rsi
         call    gl__os_unmap
+        incq    H_OS_UNMAPS(%rbx)
 1:      /* tail: [aligned + length, raw + length + align) */
         movq    (%rsp), %rcx
         leaq    (%rcx,%r12), %rsi
@@ -128,9 +130,17 @@ HIDDEN_ENTRY(gl__os_map_aligned)
         addq    %r13, %rdx
         subq    %rsi, %rdx
         jz      2f
-        movq    %rbx, %rdi
+        xorl    %edi, %edi
         call    gl__os_unmap
-2:      popq    %rax
+        incq    H_OS_UNMAPS(%rbx)
+2:      incq    H_OS_MAPS(%rbx)
+        movq    H_FOOTPRINT(%rbx), %rax
+        addq    %r12, %rax
+        movq    %rax, H_FOOTPRINT(%rbx)
+        cmpq    H_PEAK_FOOTPRINT(%rbx), %rax
+        jbe     3f
+        movq    %rax, H_PEAK_FOOTPRINT(%rbx)
+3:      popq    %rax
         .cfi_adjust_cfa_offset -8
         jmp     .Lal_out
 .Lal_fail:

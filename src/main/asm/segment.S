@@ -93,7 +93,7 @@ HIDDEN_ENTRY(gl__segment_new)
         movq    %r12, %rax
         shrq    $SEG_SHIFT, %rax
         movzbl  %al, %ecx
-        cmpq    $0, H_SEGTAB(%rbx,%rcx,8)
+        cmpq    $SEGTAB_EMPTY, H_SEGTAB(%rbx,%rcx,8)
         jne     1f
         btsq    $SEGTAB_ALIGN_BIT, %rax
         movq    %rax, H_SEGTAB(%rbx,%rcx,8)
@@ -150,7 +150,7 @@ HIDDEN_ENTRY(gl__segment_release)
         btsq    $SEGTAB_ALIGN_BIT, %rax
         cmpq    %rax, H_SEGTAB(%rbx,%rcx,8)
         jne     1f
-        movq    $0, H_SEGTAB(%rbx,%rcx,8)
+        movq    $SEGTAB_EMPTY, H_SEGTAB(%rbx,%rcx,8)
 1:      movq    SEG_NEXT(%r12), %rax
         movq    SEG_PREV(%r12), %rdx
         testq   %rdx, %rdx
