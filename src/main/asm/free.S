@@ -134,8 +134,10 @@ HIDDEN_ENTRY(gl__classify)
         call    gl__is_block_start
         movq    16(%rsp), %rdi
         movq    8(%rsp), %rsi
-        testl   %eax, %eax
-        jnz     .Lcls_corrupt
+        cmpl    $1, %eax
+        je      .Lcls_corrupt
+        cmpl    $2, %eax
+        je      .Lcls_double                    /* points into freed memory */
         jmp     .Lcls_not_ours
 .Lcls_large:
         leaq    H_LARGESET(%rdi), %rdi
@@ -143,7 +145,7 @@ HIDDEN_ENTRY(gl__classify)
         movq    16(%rsp), %rdi
         movq    8(%rsp), %rsi
         testq   %rax, %rax
-        jz      .Lcls_not_ours
+        jz      .Lcls_large_gone
         call    gl__large_valid                 /* eax = 1 if the descriptor is intact */
         movq    16(%rsp), %rdi
         movq    8(%rsp), %rsi
@@ -153,6 +155,14 @@ HIDDEN_ENTRY(gl__classify)
         movq    (%rdx), %rcx
         movl    $1, %eax
         jmp     .Lcls_out
+.Lcls_large_gone:
+        /* a large block this heap unmapped lately: a double free */
+        xorl    %ecx, %ecx
+1:      cmpq    %rsi, H_LARGE_GONE(%rdi,%rcx,8)
+        je      .Lcls_double
+        incl    %ecx
+        cmpl    $LARGE_GONE_SLOTS, %ecx
+        jb      1b
 .Lcls_not_ours:
         movl    $GL_E_NOT_OURS, %eax
         jmp     .Lcls_out
@@ -170,10 +180,12 @@ HIDDEN_ENTRY(gl__classify)
 END(gl__classify)
 
 /*
- * gl__is_block_start(heap, p) -> eax = 1 if p - 8 is a block boundary
+ * gl__is_block_start(heap, p) -> eax = 1 if p - 8 is a block boundary,
+ * 2 if p lies inside a free block (a stale pointer: freed, or reset),
+ * 0 otherwise (inside a block in use, or the walk broke)
  *   Walks the headers of p's segment (which the caller knows is ours) from
  *   the first block, stopping at any header that fails its tag or size.
- *   Error path only.  rdi = heap, rsi = p.  Clobbers rax, rcx, rdx, r8, r9.
+ *   Error path only.  rdi = heap, rsi = p.  Clobbers rax, rcx, rdx, r8-r10.
  */
 HIDDEN_ENTRY(gl__is_block_start)
         leaq    -8(%rsi), %r9                   /* target header */
@@ -181,9 +193,10 @@ HIDDEN_ENTRY(gl__is_block_start)
         andq    $-SEG_SIZE, %r8
         leaq    SEG_END_FENCE(%r8), %rdx        /* limit */
         addq    $SEG_FIRST, %r8                 /* cursor */
+        xorl    %r10d, %r10d                    /* was the last block free? */
 1:      cmpq    %r9, %r8
         je      .Lbs_yes
-        ja      .Lbs_no
+        ja      .Lbs_inside
         cmpq    %rdx, %r8
         jae     .Lbs_no
         movq    (%r8), %rax
@@ -192,6 +205,9 @@ HIDDEN_ENTRY(gl__is_block_start)
         xorq    H_KEY(%rdi), %rcx
         testl   $HDR_TAG_MASK, %ecx
         jnz     .Lbs_no
+        xorl    %r10d, %r10d
+        btq     $HDR_FREE_BIT, %rax
+        adcl    $0, %r10d
         HSIZE   %rax, %rcx
         cmpq    $MIN_BLOCK, %rcx
         jb      .Lbs_no
@@ -199,6 +215,9 @@ HIDDEN_ENTRY(gl__is_block_start)
         jmp     1b
 .Lbs_yes:
         movl    $1, %eax
+        ret
+.Lbs_inside:
+        leal    (%r10,%r10), %eax               /* 2 inside a free block, else 0 */
         ret
 .Lbs_no:
         xorl    %eax, %eax
@@ -466,6 +485,7 @@ HIDDEN_ENTRY(gl__free_block)
         movq    FB_PREV(%rsp), %rax
         testq   %rax, %rax
         jz      1f
+        btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
         movq    %rax, %r12
         addq    FB_PREV_SIZE(%rsp), %r13
 1:      addq    FB_NEXT_SIZE(%rsp), %r13        /* 0 when no successor */
@@ -545,7 +565,8 @@ HIDDEN_ENTRY(gl__free_block)
         call    gl__bin_unlink
         testl   %eax, %eax
         jnz     .Lfb_corrupt
-1:      movq    FB_PREV(%rsp), %r12
+1:      btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
+        movq    FB_PREV(%rsp), %r12
         movq    FB_PREV_SIZE(%rsp), %r13
         addq    %rbp, %r13
         addq    FB_NEXT_SIZE(%rsp), %r13
@@ -566,6 +587,7 @@ HIDDEN_ENTRY(gl__free_block)
         call    gl__bin_unlink
         testl   %eax, %eax
         jnz     .Lfb_corrupt
+        btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
         movq    FB_PREV(%rsp), %r12
         addq    FB_PREV_SIZE(%rsp), %r13
 1:      MKHDR   %rbx, %r12, %r13, %rax, %rcx

@@ -151,7 +151,10 @@
 #define H_OS_ADVISES        8680
 #define H_ERRORS            8688             /* u64[8]: errors[k] counts status -k */
 #define H_CLASS_LIVE        8752             /* u64[64]: in-use blocks per class, cached included */
-#define H_STRUCT_END        9264
+#define H_LARGE_GONE        9264             /* u64[16]: ring of recently unmapped large blocks */
+#define H_LARGE_GONE_POS    9392             /* next ring slot */
+#define LARGE_GONE_SLOTS    16
+#define H_STRUCT_END        9400
 #define HEAP_MAP_SIZE       12288            /* the heap struct's own mapping */
 #define LOCKED_MAP_SIZE     4096             /* a locked heap's front struct */
 

@@ -293,6 +293,12 @@ gl__reset_owned:
         .cfi_adjust_cfa_offset 8
         movq    %rdi, %rbx
         call    gl__large_release_all
+        /* New keys: every header written before the reset now fails its tag,
+         * so a stale pointer is told apart from a block handed out after. */
+        call    gl__os_random
+        movq    %rax, H_KEY(%rbx)
+        call    gl__os_random
+        movq    %rax, H_LINK_KEY(%rbx)
         /* empty caches, bins and bitmaps */
         xorl    %eax, %eax
         movq    %rax, H_CNT(%rbx)

@@ -47,6 +47,13 @@ HIDDEN_ENTRY(gl__large_alloc)
         call    gl__set_insert
         testq   %rax, %rax
         jnz     .Llarge_unmap
+        xorl    %ecx, %ecx
+4:      cmpq    %r15, H_LARGE_GONE(%rbx,%rcx,8)
+        jne     5f
+        movq    $0, H_LARGE_GONE(%rbx,%rcx,8)
+5:      incl    %ecx
+        cmpl    $LARGE_GONE_SLOTS, %ecx
+        jb      4b
         /* descriptor */
         movq    H_SECRET(%rbx), %rax
         xorq    %r15, %rax
@@ -150,6 +157,12 @@ HIDDEN_ENTRY(gl__large_free)
 3:      leaq    H_LARGESET(%rbx), %rdi
         movq    %r12, %rsi
         call    gl__set_remove
+        /* remember it, so a second free is told apart from a foreign pointer */
+        movq    H_LARGE_GONE_POS(%rbx), %rax
+        movq    %r12, H_LARGE_GONE(%rbx,%rax,8)
+        incl    %eax
+        andl    $LARGE_GONE_SLOTS - 1, %eax
+        movq    %rax, H_LARGE_GONE_POS(%rbx)
         decq    H_NLARGE(%rbx)
         decq    H_LIVE_BLOCKS(%rbx)
         movq    LG_USABLE(%r12), %rax
