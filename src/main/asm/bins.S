@@ -149,57 +149,6 @@ END(gl__link_ok)
 .Llc_ok\@:
 .endm
 
-/*
- * gl__bin_unlink(heap, block) -> 0, or GL_E_CORRUPT (links broken)
- *   Removes a free block from its bin; clears the bin's bitmap bit when the
- *   bin empties.  Checks both neighbours are ours and point back at block
- *   before writing anything.  rdi = heap, rsi = block header.
- *   Clobbers rax, rcx, rdx, r8-r11.
- */
-HIDDEN_ENTRY(gl__bin_unlink)
-        movq    H_LINK_KEY(%rdi), %r11
-        movq    8(%rsi), %r9
-        xorq    %r11, %r9                       /* next */
-        movq    16(%rsi), %r10
-        xorq    %r11, %r10                      /* prev */
-        CFI_PUSH %rsi
-        LINK_CHECK %r9, .Lunlink_bad
-        LINK_CHECK %r10, .Lunlink_bad
-        CFI_POP %rsi
-        movq    H_LINK_KEY(%rdi), %r11
-        movq    16(%r9), %rax
-        xorq    %r11, %rax
-        cmpq    %rsi, %rax                      /* next.prev == block? */
-        jne     .Lunlink_corrupt
-        movq    8(%r10), %rax
-        xorq    %r11, %rax
-        cmpq    %rsi, %rax                      /* prev.next == block? */
-        jne     .Lunlink_corrupt
-        movq    %r9, %rax
-        xorq    %r11, %rax
-        movq    %rax, 8(%r10)                   /* prev.next = next */
-        movq    %r10, %rax
-        xorq    %r11, %rax
-        movq    %rax, 16(%r9)                   /* next.prev = prev */
-        cmpq    %r9, %r10
-        jne     1f
-        /* the bin is empty now: r9 is its sentinel */
-        leaq    H_BINS-8(%rdi), %rax
-        subq    %rax, %r9
-        shrq    $4, %r9
-        movl    %r9d, %ecx
-        shrl    $6, %ecx
-        movq    H_BITMAP(%rdi,%rcx,8), %rax
-        btrq    %r9, %rax
-        movq    %rax, H_BITMAP(%rdi,%rcx,8)
-1:      xorl    %eax, %eax
-        ret
-.Lunlink_bad:
-        CFI_POP %rsi
-.Lunlink_corrupt:
-        movl    $GL_E_CORRUPT, %eax
-        ret
-END(gl__bin_unlink)
 
 /*
  * gl__bin_linked(heap, block) -> 0 if block sits in a list whose neighbours
@@ -235,50 +184,87 @@ HIDDEN_ENTRY(gl__bin_linked)
 END(gl__bin_linked)
 
 /*
- * gl__bin_replace(heap, old, new) -> 0, or GL_E_CORRUPT
+ * gl__bin_unlink(heap, block) -> 0, or GL_E_CORRUPT (links broken, nothing
+ * changed)
+ *   Removes a free block from its bin after gl__bin_linked has checked that
+ *   both neighbours are ours and point back at it.
+ *   rdi = heap, rsi = block header.  Clobbers rax, rcx, rdx, r8-r11.
+ */
+HIDDEN_ENTRY(gl__bin_unlink)
+        call    gl__bin_linked
+        testl   %eax, %eax
+        jz      gl__bin_unlink_raw
+        ret
+END(gl__bin_unlink)
+
+/*
+ * gl__bin_unlink_raw(heap, block) -> 0
+ *   Removes a free block whose links the caller has validated
+ *   (gl__bin_linked); clears the bin's bitmap bit when the bin empties.
+ *   rdi = heap, rsi = block header.  Leaf.  Clobbers rax, rcx, r9-r11.
+ */
+HIDDEN_ENTRY(gl__bin_unlink_raw)
+        movq    H_LINK_KEY(%rdi), %r11
+        movq    8(%rsi), %rax                   /* next, encoded */
+        movq    16(%rsi), %rcx                  /* prev, encoded */
+        movq    %rax, %r9
+        xorq    %r11, %r9                       /* next */
+        movq    %rcx, %r10
+        xorq    %r11, %r10                      /* prev */
+        movq    %rax, 8(%r10)                   /* prev.next = next */
+        movq    %rcx, 16(%r9)                   /* next.prev = prev */
+        cmpq    %r9, %r10
+        jne     1f
+        /* the bin is empty now: r9 is its sentinel */
+        leaq    H_BINS-8(%rdi), %rax
+        subq    %rax, %r9
+        shrq    $4, %r9
+        movl    %r9d, %ecx
+        shrl    $6, %ecx
+        movq    H_BITMAP(%rdi,%rcx,8), %rax
+        btrq    %r9, %rax
+        movq    %rax, H_BITMAP(%rdi,%rcx,8)
+1:      xorl    %eax, %eax
+        ret
+END(gl__bin_unlink_raw)
+
+/*
+ * gl__bin_replace(heap, old, new) -> 0, or GL_E_CORRUPT (nothing changed)
  *   The free block at `new` takes the place of the free block at `old` in its
- *   list (same bin): its links are copied, the neighbours pointed at it.  The
- *   neighbours are checked as in gl__bin_unlink.  rdi = heap, rsi = old,
- *   rdx = new.  Clobbers rax, rcx, rdx, r8-r11.
+ *   list (same bin), after gl__bin_linked has checked old's neighbours.
+ *   rdi = heap, rsi = old, rdx = new.  Clobbers rax, rcx, rdx, r8-r11.
  */
 HIDDEN_ENTRY(gl__bin_replace)
         CFI_PUSH %rdx
-        movq    H_LINK_KEY(%rdi), %r11
-        movq    8(%rsi), %r9
-        xorq    %r11, %r9                       /* next */
-        movq    16(%rsi), %r10
-        xorq    %r11, %r10                      /* prev */
-        CFI_PUSH %rsi
-        LINK_CHECK %r9, .Lreplace_bad
-        LINK_CHECK %r10, .Lreplace_bad
-        CFI_POP %rsi
+        call    gl__bin_linked
         CFI_POP %rdx
+        testl   %eax, %eax
+        jz      gl__bin_replace_raw
+        ret
+END(gl__bin_replace)
+
+/*
+ * gl__bin_replace_raw(heap, old, new) -> 0
+ *   As gl__bin_replace, for links the caller has validated.  Leaf.
+ *   Clobbers rax, rcx, r9-r11.
+ */
+HIDDEN_ENTRY(gl__bin_replace_raw)
         movq    H_LINK_KEY(%rdi), %r11
-        movq    16(%r9), %rax
-        xorq    %r11, %rax
-        cmpq    %rsi, %rax
-        jne     .Lreplace_corrupt
-        movq    8(%r10), %rax
-        xorq    %r11, %rax
-        cmpq    %rsi, %rax
-        jne     .Lreplace_corrupt
         movq    8(%rsi), %rax
         movq    %rax, 8(%rdx)                   /* new.next = old.next (encoded) */
+        movq    %rax, %r9
+        xorq    %r11, %r9                       /* next */
         movq    16(%rsi), %rax
         movq    %rax, 16(%rdx)
+        movq    %rax, %r10
+        xorq    %r11, %r10                      /* prev */
         movq    %rdx, %rax
         xorq    %r11, %rax
         movq    %rax, 8(%r10)                   /* prev.next = new */
         movq    %rax, 16(%r9)                   /* next.prev = new */
         xorl    %eax, %eax
         ret
-.Lreplace_bad:
-        CFI_POP %rsi
-        CFI_POP %rdx
-.Lreplace_corrupt:
-        movl    $GL_E_CORRUPT, %eax
-        ret
-END(gl__bin_replace)
+END(gl__bin_replace_raw)
 
 /*
  * gl__bin_drop(heap, bin)

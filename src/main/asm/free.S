@@ -42,7 +42,7 @@ ENTRY(gl_heap_free)
         ja      gl__free_slow
         movzbl  H_CNT(%rdi,%rdx), %ecx
         cmpl    H_LIMIT(%rdi), %ecx
-        jae     gl__free_slow
+        jae     gl__free_cache_full
         incb    H_CNT(%rdi,%rdx)
         leaq    (%rcx,%rdx,8), %rcx
         movq    %rsi, H_STACK(%rdi,%rcx,8)
@@ -51,6 +51,34 @@ ENTRY(gl_heap_free)
         ret
 END(gl_heap_free)
 INTERNAL_ALIAS(gl_heap_free, gl__heap_free)
+
+/*
+ * gl__free_cache_full(heap, p, class): the fast path validated p and found
+ * its class's stack full (or caching off, limit 0).  Flush the stack, then
+ * push p -- or with caching off, coalesce p at once.
+ *   rdi = owned heap, rsi = p, rdx = class.
+ */
+HIDDEN_ENTRY(gl__free_cache_full)
+        cmpl    $0, H_LIMIT(%rdi)
+        je      gl__free_slow
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        movq    %rdx, %r13
+        movq    %rdx, %rsi
+        call    gl__flush_class
+        incb    H_CNT(%rbx,%r13)                /* the stack is empty: slot 0 */
+        leaq    (,%r13,8), %rcx
+        movq    %r12, H_STACK(%rbx,%rcx,8)
+        btsq    $HDR_CACHED_BIT, -8(%r12)
+        xorl    %eax, %eax
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__free_cache_full)
 
 /*
  * gl__free_slow(heap, p)
@@ -503,7 +531,7 @@ HIDDEN_ENTRY(gl__free_block)
         testq   %rsi, %rsi
         jz      .Lfb_write
         movq    %rbx, %rdi
-        call    gl__bin_unlink
+        call    gl__bin_unlink_raw
         testl   %eax, %eax
         jnz     .Lfb_corrupt
         jmp     .Lfb_write
@@ -519,13 +547,13 @@ HIDDEN_ENTRY(gl__free_block)
         testq   %rsi, %rsi
         jz      1f
         movq    %rbx, %rdi
-        call    gl__bin_unlink
+        call    gl__bin_unlink_raw
         testl   %eax, %eax
         jnz     .Lfb_corrupt
 1:      movq    %rbx, %rdi
         movq    FB_NEXT(%rsp), %rsi
         movq    %r12, %rdx
-        call    gl__bin_replace
+        call    gl__bin_replace_raw
         testl   %eax, %eax
         jnz     .Lfb_corrupt
         jmp     .Lfb_write
@@ -535,14 +563,14 @@ HIDDEN_ENTRY(gl__free_block)
         testq   %rsi, %rsi
         jz      1f
         movq    %rbx, %rdi
-        call    gl__bin_unlink
+        call    gl__bin_unlink_raw
         testl   %eax, %eax
         jnz     .Lfb_corrupt
 1:      movq    FB_NEXT(%rsp), %rsi
         testq   %rsi, %rsi
         jz      2f
         movq    %rbx, %rdi
-        call    gl__bin_unlink
+        call    gl__bin_unlink_raw
         testl   %eax, %eax
         jnz     .Lfb_corrupt
 2:      movq    %rbx, %rdi
@@ -562,7 +590,7 @@ HIDDEN_ENTRY(gl__free_block)
         testq   %rsi, %rsi
         jz      1f
         movq    %rbx, %rdi
-        call    gl__bin_unlink
+        call    gl__bin_unlink_raw
         testl   %eax, %eax
         jnz     .Lfb_corrupt
 1:      btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
@@ -584,7 +612,7 @@ HIDDEN_ENTRY(gl__free_block)
         testq   %rsi, %rsi
         jz      1f
         movq    %rbx, %rdi
-        call    gl__bin_unlink
+        call    gl__bin_unlink_raw
         testl   %eax, %eax
         jnz     .Lfb_corrupt
         btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */

@@ -52,11 +52,62 @@ INTERNAL_ALIAS(gl_heap_malloc, gl__heap_malloc)
 
 /*
  * gl__malloc_slow(heap, size): a front takes its lock and runs the owned
- * heap; an owned heap runs the core.
+ * heap.  On an owned heap, a small request whose cache stack was empty and
+ * for which no small bin can serve carves the top right here -- leaf code,
+ * no frame -- which is what batches of fresh allocations do; everything else
+ * goes to the core.  Clobbers rax, rcx, rdx, r8-r11.
  */
 HIDDEN_ENTRY(gl__malloc_slow)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
+        jnz     .Lslow_locked
+        cmpq    $SMALL_MAX_REQUEST, %rsi
+        ja      gl__malloc_core
+        leal    7(%rsi), %ecx
+        shrl    $3, %ecx
+        movzbl  H_CLASS_OF(%rdi,%rcx), %ecx     /* class */
+        movq    $-1, %rax
+        shlq    %cl, %rax
+        testq   H_BITMAP(%rdi), %rax
+        jnz     gl__malloc_core                 /* a small bin can serve */
+        movq    H_TOP(%rdi), %rax
+        testq   %rax, %rax
         jz      gl__malloc_core
+        shlq    $4, %rcx                        /* R */
+        HSIZE   (%rax), %r8                     /* top size */
+        subq    %rcx, %r8                       /* rest */
+        jb      gl__malloc_core
+        cmpq    $MIN_BLOCK, %r8
+        jb      gl__malloc_core                 /* taking it whole: the core's job */
+        /* the new top */
+        leaq    (%rax,%rcx), %r9
+        MKHDR   %rdi, %r9, %r8, %r10, %r11
+        btsq    $HDR_FREE_BIT, %r10
+        movq    %r10, (%r9)
+        movq    %r9, H_TOP(%rdi)
+        /* the block */
+        MKHDR   %rdi, %rax, %rcx, %r10, %r11
+        movq    %r10, (%rax)
+        /* the clean mark moves past what may now be written */
+        leaq    8(%r9), %r10
+        cmpq    H_TOP_CLEAN(%rdi), %r10
+        jbe     1f
+        cmpq    $-1, H_TOP_CLEAN(%rdi)
+        je      1f
+        movq    %r10, H_TOP_CLEAN(%rdi)
+1:      /* statistics, as gl__account_alloc */
+        subq    %rcx, H_FREE_BYTES(%rdi)
+        leaq    -8(%rcx), %rdx
+        addq    H_LIVE_BYTES(%rdi), %rdx
+        movq    %rdx, H_LIVE_BYTES(%rdi)
+        cmpq    H_PEAK_LIVE(%rdi), %rdx
+        jbe     2f
+        movq    %rdx, H_PEAK_LIVE(%rdi)
+2:      incq    H_LIVE_BLOCKS(%rdi)
+        shrq    $4, %rcx
+        incq    H_CLASS_LIVE(%rdi,%rcx,8)
+        addq    $8, %rax
+        ret
+.Lslow_locked:
         LOCKED_FORWARD gl__heap_malloc
 END(gl__malloc_slow)
 
