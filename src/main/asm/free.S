@@ -403,6 +403,7 @@ END(gl__flush_all)
 #define FB_NEXT         16                      /* free successor header, or 0 */
 #define FB_NEXT_SIZE    24
 #define FB_PREV_TOP     32                      /* the predecessor is the top */
+#define FB_SELF         40                      /* the block being freed */
 #define FB_FRAME        48
 HIDDEN_ENTRY(gl__free_block)
         SAVE_ALL
@@ -419,6 +420,7 @@ HIDDEN_ENTRY(gl__free_block)
         movq    %rax, FB_NEXT(%rsp)
         movq    %rax, FB_NEXT_SIZE(%rsp)
         movq    %rax, FB_PREV_TOP(%rsp)
+        movq    %r12, FB_SELF(%rsp)
         /* the predecessor, if PREV_FREE says it is free: validate, don't touch */
         testq   $HDR_PREV_FREE, %r15
         jz      .Lfb_next
@@ -478,102 +480,92 @@ HIDDEN_ENTRY(gl__free_block)
         movq    %r14, FB_NEXT(%rsp)
         movq    %rcx, FB_NEXT_SIZE(%rsp)
 .Lfb_merge:
-        /* a free neighbour whose list links are damaged is left alone (the
-         * damage is recorded): the block itself is still freed */
         cmpq    $0, FB_PREV_TOP(%rsp)
-        jne     1f
-        movq    FB_PREV(%rsp), %rsi
-        testq   %rsi, %rsi
-        jz      1f
-        movq    %rbx, %rdi
-        call    gl__bin_linked
-        testl   %eax, %eax
-        jz      1f
-        movq    $0, FB_PREV(%rsp)
-        movq    $0, FB_PREV_SIZE(%rsp)
-        movq    %rbx, %rdi
-        movl    $GL_E_CORRUPT, %esi
-        call    gl__record_error
-1:      movq    FB_NEXT(%rsp), %rsi
-        testq   %rsi, %rsi
-        jz      2f
-        movq    %rbx, %rdi
-        call    gl__bin_linked
-        testl   %eax, %eax
-        jz      2f
-        movq    $0, FB_NEXT(%rsp)
-        movq    $0, FB_NEXT_SIZE(%rsp)
-        movq    %rbx, %rdi
-        movl    $GL_E_CORRUPT, %esi
-        call    gl__record_error
-2:      cmpq    $0, FB_PREV_TOP(%rsp)
         jne     .Lfb_grow_top
         /* r12 = start, r13 = total size */
         movq    %rbp, %r13
         movq    FB_PREV(%rsp), %rax
         testq   %rax, %rax
         jz      1f
-        btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
         movq    %rax, %r12
         addq    FB_PREV_SIZE(%rsp), %r13
 1:      addq    FB_NEXT_SIZE(%rsp), %r13        /* 0 when no successor */
-        movq    %r13, %rdx
-        call    gl__bin_index
-        movq    %rax, %r15                      /* the merged block's bin */
-        /* keep the predecessor's node? */
-        cmpq    $0, FB_PREV(%rsp)
-        je      .Lfb_try_next
+        BIN_INDEX %r13, %r15                    /* the merged block's bin */
+        /* Only the neighbours whose links get rewritten are validated (a
+         * damaged one is not merged; the block is then freed on its own). */
+        /* keep the predecessor's node, updated in place? */
+        movq    FB_PREV(%rsp), %rax
+        testq   %rax, %rax
+        jz      .Lfb_try_next
         movq    FB_PREV_SIZE(%rsp), %rdx
-        call    gl__bin_index
+        BIN_INDEX %rdx, %rax
         cmpq    %r15, %rax
         jne     .Lfb_try_next
         movq    FB_NEXT(%rsp), %rsi
         testq   %rsi, %rsi
-        jz      .Lfb_write
+        jz      .Lfb_absorbed
         movq    %rbx, %rdi
-        call    gl__bin_unlink_raw
+        call    gl__bin_linked
         testl   %eax, %eax
-        jnz     .Lfb_corrupt
-        jmp     .Lfb_write
+        jnz     .Lfb_alone
+        movq    FB_NEXT(%rsp), %rsi
+        call    gl__bin_unlink_raw
+        jmp     .Lfb_absorbed
 .Lfb_try_next:
         /* keep the successor's node, moved to the start? */
-        cmpq    $0, FB_NEXT(%rsp)
-        je      .Lfb_relink
+        movq    FB_NEXT(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      .Lfb_relink
         movq    FB_NEXT_SIZE(%rsp), %rdx
-        call    gl__bin_index
+        BIN_INDEX %rdx, %rax
         cmpq    %r15, %rax
         jne     .Lfb_relink
+        call    .Lfb_validate_both
+        jnz     .Lfb_alone
         movq    FB_PREV(%rsp), %rsi
         testq   %rsi, %rsi
         jz      1f
         movq    %rbx, %rdi
         call    gl__bin_unlink_raw
-        testl   %eax, %eax
-        jnz     .Lfb_corrupt
 1:      movq    %rbx, %rdi
         movq    FB_NEXT(%rsp), %rsi
         movq    %r12, %rdx
         call    gl__bin_replace_raw
-        testl   %eax, %eax
-        jnz     .Lfb_corrupt
-        jmp     .Lfb_write
+        jmp     .Lfb_absorbed
 .Lfb_relink:
         /* neither: unlink what was merged, insert the result */
+        call    .Lfb_validate_both
+        jnz     .Lfb_alone
         movq    FB_PREV(%rsp), %rsi
         testq   %rsi, %rsi
         jz      1f
         movq    %rbx, %rdi
         call    gl__bin_unlink_raw
-        testl   %eax, %eax
-        jnz     .Lfb_corrupt
 1:      movq    FB_NEXT(%rsp), %rsi
         testq   %rsi, %rsi
         jz      2f
         movq    %rbx, %rdi
         call    gl__bin_unlink_raw
-        testl   %eax, %eax
-        jnz     .Lfb_corrupt
 2:      movq    %rbx, %rdi
+        movq    %r12, %rsi
+        movq    %r13, %rdx
+        call    gl__bin_insert
+.Lfb_absorbed:
+        /* a block absorbed backward keeps a header that says FREE, so a
+         * second free of it is a double free */
+        cmpq    %r12, FB_SELF(%rsp)
+        je      .Lfb_write
+        movq    FB_SELF(%rsp), %rax
+        btsq    $HDR_FREE_BIT, (%rax)
+        jmp     .Lfb_write
+.Lfb_alone:
+        /* a neighbour's links are damaged: free the block by itself */
+        movq    %rbx, %rdi
+        movl    $GL_E_CORRUPT, %esi
+        call    gl__record_error
+        movq    FB_SELF(%rsp), %r12
+        movq    %rbp, %r13
+        movq    %rbx, %rdi
         movq    %r12, %rsi
         movq    %r13, %rdx
         call    gl__bin_insert
@@ -589,10 +581,11 @@ HIDDEN_ENTRY(gl__free_block)
         movq    FB_NEXT(%rsp), %rsi
         testq   %rsi, %rsi
         jz      1f
-        movq    %rbx, %rdi
-        call    gl__bin_unlink_raw
-        testl   %eax, %eax
+        call    .Lfb_validate_both
         jnz     .Lfb_corrupt
+        movq    %rbx, %rdi
+        movq    FB_NEXT(%rsp), %rsi
+        call    gl__bin_unlink_raw
 1:      btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
         movq    FB_PREV(%rsp), %r12
         movq    FB_PREV_SIZE(%rsp), %r13
@@ -611,10 +604,11 @@ HIDDEN_ENTRY(gl__free_block)
         movq    FB_PREV(%rsp), %rsi
         testq   %rsi, %rsi
         jz      1f
-        movq    %rbx, %rdi
-        call    gl__bin_unlink_raw
-        testl   %eax, %eax
+        call    .Lfb_validate_both              /* FB_NEXT is 0 here */
         jnz     .Lfb_corrupt
+        movq    %rbx, %rdi
+        movq    FB_PREV(%rsp), %rsi
+        call    gl__bin_unlink_raw
         btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
         movq    FB_PREV(%rsp), %r12
         addq    FB_PREV_SIZE(%rsp), %r13
@@ -642,5 +636,32 @@ HIDDEN_ENTRY(gl__free_block)
         RESTORE_ALL
         ret
 END(gl__free_block)
+
+/*
+ * .Lfb_validate_both: gl__free_block's helper.  Checks the links of the
+ * free neighbours it recorded (FB_PREV unless it is the top, FB_NEXT).
+ * Called with its frame 8 bytes up.  Returns ZF set when both are sound.
+ * Clobbers rax, rcx, rdx, rsi, rdi, r8-r11.
+ */
+        .p2align 4
+.Lfb_validate_both:
+        .cfi_startproc
+        movq    %rbx, %rdi
+        movq    8+FB_PREV(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      1f
+        cmpq    $0, 8+FB_PREV_TOP(%rsp)
+        jne     1f
+        call    gl__bin_linked
+        testl   %eax, %eax
+        jnz     2f
+1:      movq    %rbx, %rdi
+        movq    8+FB_NEXT(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      2f                              /* ZF set: ok */
+        call    gl__bin_linked
+        testl   %eax, %eax
+2:      ret
+        .cfi_endproc
 
         .section .note.GNU-stack, "", @progbits

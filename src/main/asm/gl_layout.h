@@ -326,6 +326,23 @@ name:                           \
         ret
 .endm
 
+/* out = bin of block size `size` (gl__bin_index, inline).  Clobbers rcx. */
+.macro BIN_INDEX size, out
+        cmpq    $SMALL_MAX_BLOCK, \size
+        ja      .Lbi_range\@
+        movq    \size, \out
+        shrq    $4, \out
+        jmp     .Lbi_done\@
+.Lbi_range\@:
+        bsrq    \size, %rcx
+        subl    $RANGE_SL_SHIFT, %ecx
+        movq    \size, \out
+        shrq    %cl, \out
+        andq    $3, \out
+        leaq    RANGE_BIN0 - 4 * (RANGE_FL_MIN - RANGE_SL_SHIFT)(\out,%rcx,4), \out
+.Lbi_done\@:
+.endm
+
 /* dst = block size of header word w (flags and tag dropped) */
 .macro HSIZE w, dst
         movq    \w, \dst
