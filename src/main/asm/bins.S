@@ -267,6 +267,21 @@ HIDDEN_ENTRY(gl__bin_replace_raw)
 END(gl__bin_replace_raw)
 
 /*
+ * gl__bins_empty(heap)
+ *   Every bin empty: each sentinel points at itself (links encoded with the
+ *   heap's current link key), the bitmaps cleared.  Leaf.
+ *   Clobbers rax, rcx, rdx, rsi.
+ */
+HIDDEN_ENTRY(gl__bins_empty)
+        xorl    %esi, %esi
+1:      call    gl__bin_drop
+        incl    %esi
+        cmpl    $NBINS, %esi
+        jb      1b
+        ret
+END(gl__bins_empty)
+
+/*
  * gl__bin_drop(heap, bin)
  *   Forgets a bin whose links are broken: the sentinel points at itself and
  *   the bitmap bit is cleared.  The blocks in it are lost (leaked), the heap

@@ -94,10 +94,7 @@ HIDDEN_ENTRY(gl__check_owned)
         jne     .Lck_fail_seg_magic
         leaq    SEG_START_FENCE(%r13), %r14
         movq    (%r14), %r15
-        movq    %r15, %rax
-        xorq    %r14, %rax
-        xorq    H_KEY(%rbx), %rax
-        testl   $HDR_TAG_MASK, %eax
+        TAG_OK  %rbx, %r14, %r15, %rax
         jnz     .Lck_fail_fence
         btq     $HDR_FENCE_BIT, %r15
         jnc     .Lck_fail_fence
@@ -113,10 +110,7 @@ HIDDEN_ENTRY(gl__check_owned)
         jae     .Lck_seg_end
         incq    CK_BLOCKS(%rsp)
         movq    (%r14), %r15
-        movq    %r15, %rax
-        xorq    %r14, %rax
-        xorq    H_KEY(%rbx), %rax
-        testl   $HDR_TAG_MASK, %eax
+        TAG_OK  %rbx, %r14, %r15, %rax
         jnz     .Lck_fail_tag
         btq     $HDR_FENCE_BIT, %r15
         jc      .Lck_fail_fence_inside
@@ -170,10 +164,7 @@ HIDDEN_ENTRY(gl__check_owned)
         cmpq    %rbp, %r14
         jne     .Lck_fail_size
         movq    (%r14), %r15
-        movq    %r15, %rax
-        xorq    %r14, %rax
-        xorq    H_KEY(%rbx), %rax
-        testl   $HDR_TAG_MASK, %eax
+        TAG_OK  %rbx, %r14, %r15, %rax
         jnz     .Lck_fail_fence
         btq     $HDR_FENCE_BIT, %r15
         jnc     .Lck_fail_fence
@@ -254,10 +245,7 @@ HIDDEN_ENTRY(gl__check_owned)
         cmpq    H_TOP(%rbx), %r15
         je      .Lck_fail_entry
         movq    (%r15), %rcx
-        movq    %rcx, %rax
-        xorq    %r15, %rax
-        xorq    H_KEY(%rbx), %rax
-        testl   $HDR_TAG_MASK, %eax
+        TAG_OK  %rbx, %r15, %rcx, %rax
         jnz     .Lck_fail_entry_rcx
         btq     $HDR_FREE_BIT, %rcx
         jnc     .Lck_fail_entry_rcx

@@ -122,10 +122,7 @@ HIDDEN_ENTRY(gl__classify)
         cmpl    $SEG_END_FENCE, %eax
         jae     .Lcls_not_ours
         movq    (%rdx), %rcx
-        movq    %rcx, %rax
-        xorq    %rdx, %rax
-        xorq    H_KEY(%rdi), %rax
-        testl   $HDR_TAG_MASK, %eax
+        TAG_OK  %rdi, %rdx, %rcx, %rax
         jnz     .Lcls_bad_tag
         btq     $HDR_FENCE_BIT, %rcx
         jc      .Lcls_not_ours
@@ -148,10 +145,7 @@ HIDDEN_ENTRY(gl__classify)
         cmpq    $SEG_END_FENCE, %r8
         ja      .Lcls_corrupt
         leaq    (%rdx,%rax), %r8                /* the next header */
-        movq    (%r8), %rax
-        xorq    %r8, %rax
-        xorq    H_KEY(%rdi), %rax
-        testl   $HDR_TAG_MASK, %eax
+        TAG_OK  %rdi, %r8, (%r8), %rax
         jnz     .Lcls_corrupt
         xorl    %eax, %eax
         jmp     .Lcls_out
@@ -228,10 +222,7 @@ HIDDEN_ENTRY(gl__is_block_start)
         cmpq    %rdx, %r8
         jae     .Lbs_no
         movq    (%r8), %rax
-        movq    %rax, %rcx
-        xorq    %r8, %rcx
-        xorq    H_KEY(%rdi), %rcx
-        testl   $HDR_TAG_MASK, %ecx
+        TAG_OK  %rdi, %r8, %rax, %rcx
         jnz     .Lbs_no
         xorl    %r10d, %r10d
         btq     $HDR_FREE_BIT, %rax
@@ -450,10 +441,7 @@ HIDDEN_ENTRY(gl__free_block)
         shrq    $SEG_SHIFT, %rax
         jnz     .Lfb_corrupt
         movq    (%rsi), %rax
-        movq    %rax, %rcx
-        xorq    %rsi, %rcx
-        xorq    H_KEY(%rbx), %rcx
-        testl   $HDR_TAG_MASK, %ecx
+        TAG_OK  %rbx, %rsi, %rax, %rcx
         jnz     .Lfb_corrupt
         btq     $HDR_FREE_BIT, %rax
         jnc     .Lfb_corrupt
@@ -471,10 +459,7 @@ HIDDEN_ENTRY(gl__free_block)
         movq    (%r14), %rax
         btq     $HDR_FREE_BIT, %rax
         jnc     .Lfb_merge
-        movq    %rax, %rcx
-        xorq    %r14, %rcx
-        xorq    H_KEY(%rbx), %rcx
-        testl   $HDR_TAG_MASK, %ecx
+        TAG_OK  %rbx, %r14, %rax, %rcx
         jnz     .Lfb_merge                      /* damaged: leave it alone */
         HSIZE   %rax, %rcx
         movq    %r14, FB_NEXT(%rsp)

@@ -343,6 +343,15 @@ name:                           \
 .Lbi_done\@:
 .endm
 
+/* ZF set when the header word w, found at address addr, carries its tag.
+ * tmp is clobbered. */
+.macro TAG_OK heap, addr, w, tmp
+        movq    \w, \tmp
+        xorq    \addr, \tmp
+        xorq    H_KEY(\heap), \tmp
+        testq   $HDR_TAG_MASK, \tmp
+.endm
+
 /* dst = block size of header word w (flags and tag dropped) */
 .macro HSIZE w, dst
         movq    \w, \dst

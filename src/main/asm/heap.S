@@ -95,18 +95,8 @@ gl__init_owned:
         movl    $SEGTAB_ENTRIES, %ecx
         movq    $SEGTAB_EMPTY, %rax
         rep stosq
-        /* every bin sentinel points at itself */
-        xorl    %ecx, %ecx
-2:      movq    %rcx, %rax
-        shlq    $4, %rax
-        leaq    H_BINS-8(%rbx,%rax), %rax       /* sentinel "header" */
-        movq    %rax, %rdx
-        xorq    H_LINK_KEY(%rbx), %rdx
-        movq    %rdx, 8(%rax)
-        movq    %rdx, 16(%rax)
-        incl    %ecx
-        cmpl    $NBINS, %ecx
-        jb      2b
+        movq    %rbx, %rdi
+        call    gl__bins_empty
         /* options */
         movl    $CACHE_DEFAULT, %eax
         movl    $DEPTH_DEFAULT, %edx
@@ -309,19 +299,8 @@ gl__reset_owned:
         movq    %rax, H_CNT+40(%rbx)
         movq    %rax, H_CNT+48(%rbx)
         movq    %rax, H_CNT+56(%rbx)
-        movq    %rax, H_BITMAP(%rbx)
-        movq    %rax, H_BITMAP+8(%rbx)
-        xorl    %ecx, %ecx
-1:      movq    %rcx, %rax
-        shlq    $4, %rax
-        leaq    H_BINS-8(%rbx,%rax), %rax
-        movq    %rax, %rdx
-        xorq    H_LINK_KEY(%rbx), %rdx
-        movq    %rdx, 8(%rax)
-        movq    %rdx, 16(%rax)
-        incl    %ecx
-        cmpl    $NBINS, %ecx
-        jb      1b
+        movq    %rbx, %rdi
+        call    gl__bins_empty
         /* statistics of live blocks */
         movq    $0, H_LIVE_BYTES(%rbx)
         movq    $0, H_LIVE_BLOCKS(%rbx)

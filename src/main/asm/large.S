@@ -113,10 +113,8 @@ HIDDEN_ENTRY(gl__large_valid)
         movq    LG_HDR(%rsi), %rax
         btq     $HDR_LARGE_BIT, %rax
         jnc     1f
-        leaq    LG_HDR(%rsi), %rcx
-        xorq    %rax, %rcx
-        xorq    H_KEY(%rdi), %rcx
-        testl   $HDR_TAG_MASK, %ecx
+        leaq    LG_HDR(%rsi), %rdx
+        TAG_OK  %rdi, %rdx, %rax, %rcx
         jnz     1f
         HSIZE   %rax, %rcx
         cmpq    LG_USABLE(%rsi), %rcx

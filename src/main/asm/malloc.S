@@ -94,18 +94,10 @@ HIDDEN_ENTRY(gl__malloc_slow)
         cmpq    $-1, H_TOP_CLEAN(%rdi)
         je      1f
         movq    %r10, H_TOP_CLEAN(%rdi)
-1:      /* statistics, as gl__account_alloc */
-        subq    %rcx, H_FREE_BYTES(%rdi)
-        leaq    -8(%rcx), %rdx
-        addq    H_LIVE_BYTES(%rdi), %rdx
-        movq    %rdx, H_LIVE_BYTES(%rdi)
-        cmpq    H_PEAK_LIVE(%rdi), %rdx
-        jbe     2f
-        movq    %rdx, H_PEAK_LIVE(%rdi)
-2:      incq    H_LIVE_BLOCKS(%rdi)
-        shrq    $4, %rcx
-        incq    H_CLASS_LIVE(%rdi,%rcx,8)
-        addq    $8, %rax
+1:      movq    %rcx, %rsi
+        movq    %rax, %rdx
+        call    gl__account_alloc               /* leaf: clobbers rax, rcx */
+        leaq    8(%rdx), %rax
         ret
 .Lslow_locked:
         LOCKED_FORWARD gl__heap_malloc
@@ -356,10 +348,7 @@ HIDDEN_ENTRY(gl__take)
         movq    %rsi, %r12                      /* block */
         movq    %rdx, %r13                      /* R */
         movq    (%r12), %rax                    /* callers checked the link to it */
-        movq    %rax, %rcx
-        xorq    %r12, %rcx
-        xorq    H_KEY(%rbx), %rcx
-        testl   $HDR_TAG_MASK, %ecx
+        TAG_OK  %rbx, %r12, %rax, %rcx
         jnz     .Ltake_bad
         btq     $HDR_FREE_BIT, %rax
         jnc     .Ltake_bad

@@ -160,10 +160,7 @@ HIDDEN_ENTRY(gl__realloc_owned)
         movq    (%rsi), %rax
         btq     $HDR_FREE_BIT, %rax
         jnc     .Lre_move
-        movq    %rax, %rcx
-        xorq    %rsi, %rcx
-        xorq    H_KEY(%rbx), %rcx
-        testl   $HDR_TAG_MASK, %ecx
+        TAG_OK  %rbx, %rsi, %rax, %rcx
         jnz     .Lre_move
         HSIZE   %rax, %rcx
         leaq    (%r15,%rcx), %rdx               /* combined size */

@@ -81,10 +81,7 @@ HIDDEN_ENTRY(gl__walk_owned)
         jmp     .Lwk_visit
 .Lwk_block:
         movq    (%r14), %r15
-        movq    %r15, %rax
-        xorq    %r14, %rax
-        xorq    H_KEY(%rbx), %rax
-        testl   $HDR_TAG_MASK, %eax
+        TAG_OK  %rbx, %r14, %r15, %rax
         jnz     .Lwk_corrupt
         HSIZE   %r15, %rcx
         cmpq    $MIN_BLOCK, %rcx
