@@ -26,15 +26,14 @@
  *   Fast path clobbers rax, rcx, rdx.
  */
 ENTRY(gl_heap_free)
-        leaq    -8(%rsi), %rax                  /* header */
-        movq    %rax, %rdx
+        leaq    -8(%rsi), %rdx                  /* header address */
         rorq    $4, %rdx
         shrq    $18, %rdx                       /* segment number | aligned bit */
         movzbl  %dl, %ecx
         cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
         jne     gl__free_slow
-        movq    (%rax), %rdx
-        xorw    %ax, %dx
+        movq    -8(%rsi), %rdx                  /* header */
+        xorw    %si, %dx
         cmpw    H_KEY(%rdi), %dx
         jne     gl__free_slow
         shrq    $HDR_CLASS_SHIFT, %rdx          /* class, or huge if flagged */
@@ -46,7 +45,7 @@ ENTRY(gl_heap_free)
         incb    H_CNT(%rdi,%rdx)
         leaq    (%rcx,%rdx,8), %rcx
         movq    %rsi, H_STACK(%rdi,%rcx,8)
-        btsq    $HDR_CACHED_BIT, (%rax)
+        btsq    $HDR_CACHED_BIT, -8(%rsi)
         xorl    %eax, %eax
         ret
 END(gl_heap_free)

@@ -12,7 +12,8 @@
  *  |LARGE |CACHED |FREE |FENCE|  block size (multiple of 16)  << 16  |PREV_FREE|  tag  |
  *  +------+-------+-----+-----+------------------+-------+-----------+--------+
  *
- *   tag        = (header address XOR heap key) & 0xffff.  It sits in the lowest
+ *   tag        = (user pointer XOR heap key) & 0xffff, the user pointer being
+ *                header address + 8.  It sits in the lowest
  *                bytes, which a forward overflow from the block before hits first,
  *                so any overflow that reaches the size also breaks the tag.
  *   size       = whole block, header included; in bits 20..59 as (size << 16).
@@ -346,8 +347,8 @@ name:                           \
 /* ZF set when the header word w, found at address addr, carries its tag.
  * tmp is clobbered. */
 .macro TAG_OK heap, addr, w, tmp
-        movq    \w, \tmp
-        xorq    \addr, \tmp
+        leaq    8(\addr), \tmp
+        xorq    \w, \tmp
         xorq    H_KEY(\heap), \tmp
         testq   $HDR_TAG_MASK, \tmp
 .endm
@@ -365,7 +366,7 @@ name:                           \
 .macro MKHDR heap, addr, size, dst, tmp
         movq    \size, \dst
         shlq    $HDR_SIZE_SHIFT, \dst
-        movq    \addr, \tmp
+        leaq    8(\addr), \tmp              /* the tag is keyed on the user pointer */
         xorq    H_KEY(\heap), \tmp
         andq    $HDR_TAG_MASK, \tmp
         orq     \tmp, \dst
