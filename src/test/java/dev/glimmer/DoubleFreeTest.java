@@ -292,6 +292,20 @@ class DoubleFreeTest {
         }
     }
 
+    /**
+     * Reset re-keys the header tags, so every header from before it fails its tag. The tag has
+     * 16 bits: after one reset in 65536 a stale header carries a valid tag again by chance. A
+     * free of a stale pointer must still be refused then (the block lies inside the top, or a
+     * free block). 2^19 resets (about 8 such coincidences) in a child JVM, since an accepted
+     * stale block makes the heap hand the same memory out twice.
+     */
+    @Test
+    void aFreeAfterResetIsRefusedAfterEveryOneOfManyResets() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(StaleAfterResetProbe.class, Integer.toString(1 << 19));
+        assertEquals(0, r.exitCode(), r.describe());
+        assertEquals("refused after " + (1 << 19) + " resets\nsurvived", r.cleanOutput(), r.describe());
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.glimmer.HeapDriver#all")
     void reallocOfAFreedBlockIsADoubleFreeAndReturnsNull(HeapDriver.Factory f) {
