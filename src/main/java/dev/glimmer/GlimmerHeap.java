@@ -50,19 +50,25 @@ import java.util.List;
  * {@link SizeOverflowException} and {@link InvalidAlignmentException}.
  *
  * <h2>Rules for shared heaps</h2>
- * Allocation and free are thread-safe. {@link #close()} and {@link #reset()} while
- * other threads are still using the heap, and {@link #blocks()} while others modify
- * it, are the caller's error (as for any allocator). The closed state is a volatile
- * field set by {@code close()} before anything is released, so a call that starts after
- * {@code close()} has begun throws
- * {@link HeapClosedException}; the arena is closed (a JDK handshake) before the native
- * heap is destroyed, so no segment access can race with the unmapping.
+ * Allocation and free are thread-safe. The whole-heap operations {@link #close()},
+ * {@link #reset()} and {@link #blocks()} are <em>exclusive</em>: each one stops new calls
+ * from starting, waits until the calls in flight on other threads have returned from native
+ * code (single native calls: microseconds), runs alone, and then lets the held calls
+ * proceed — on the emptied heap after {@code reset()}, with {@link HeapClosedException}
+ * after {@code close()}. So the native heap is never reset or destroyed under a call that is
+ * still inside it, and a walk sees one consistent heap. What no allocator can make safe is
+ * a block's <em>contents</em>: raw addresses another thread still holds are dangling after
+ * reset or close (segments are not: the arena is closed first, a JDK handshake, so their
+ * accesses throw {@link IllegalStateException}). docs/safety.md has the full list of misuses
+ * and what the heap guarantees after each.
  *
  * <h2>Cost</h2>
- * {@link #malloc(long)} and {@link #free(long)} do one access check (owner thread for
- * confined heaps, and the closed flag), one exact downcall and one compare of the
- * result (malloc also tests the sign of the size, so negative sizes never reach native
- * code); everything else happens only on failure.
+ * {@link #malloc(long)} and {@link #free(long)} do one access check, one exact downcall and
+ * one compare of the result (malloc also tests the sign of the size, so negative sizes never
+ * reach native code); everything else happens only on failure. The access check of a
+ * confined heap is the owner-thread compare and the closed flag; that of a shared heap marks
+ * the call in flight in a slot of the calling thread (a thread-local lookup and a fenced
+ * store), reads the gate's mode, and clears the slot after the call (see OperationGate).
  */
 @SuppressWarnings("restricted") // reinterpret: the heap knows each block's size and lifetime
 public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
@@ -93,12 +99,19 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
     private volatile boolean closed;
     /** The scope of the segments handed out; replaced by reset(). Global for the default heap. */
     private volatile Arena arena;
+    /**
+     * Admission of a shared heap's operations: close, reset and blocks wait for the calls in
+     * flight and run alone. Null for confined heaps (one thread: nothing can be in flight
+     * while the owner closes) and for the default heap (never closed or reset).
+     */
+    private final OperationGate gate;
 
     private GlimmerHeap(long heap, Thread owner, boolean closeable, Arena arena) {
         this.heap = heap;
         this.owner = owner;
         this.closeable = closeable;
         this.arena = arena;
+        this.gate = owner == null && closeable ? new OperationGate() : null;
     }
 
     // ---- creation ------------------------------------------------------------------------
@@ -192,6 +205,51 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
 
     // ---- the access check (the only Java work on the fast path) ---------------------------
 
+    /**
+     * Admits a call: the owner check of a confined heap, the closed check, and for a shared
+     * heap the in-flight mark that close/reset/blocks wait for.
+     *
+     * @return the gate slot to hand to {@link #exit}, or null when there is no gate
+     */
+    private OperationGate.Slot enter() {
+        OperationGate g = gate;
+        if (g == null) {
+            checkAccess();
+            return null;
+        }
+        OperationGate.Slot slot = g.enter();
+        if (slot == null) {
+            throw accessDenied();
+        }
+        return slot;
+    }
+
+    private static void exit(OperationGate.Slot slot) {
+        if (slot != null) {
+            slot.exit();
+        }
+    }
+
+    /**
+     * Runs {@code body} as one call of this heap: admitted like malloc (owner and closed checks,
+     * and on a shared heap counted in flight, so close/reset/blocks wait for it). For tests: a
+     * call that lasts as long as the test wants.
+     */
+    void asOneCall(Runnable body) {
+        OperationGate.Slot cell = enter();
+        try {
+            body.run();
+        } finally {
+            exit(cell);
+        }
+    }
+
+    /** Threads inside a call of this (shared) heap right now; 0 without a gate. For tests. */
+    int inFlight() {
+        OperationGate g = gate;
+        return g == null ? 0 : g.inFlight();
+    }
+
     private void checkAccess() {
         Thread o = owner;
         if ((o != null && o != Thread.currentThread()) || closed) {
@@ -220,15 +278,19 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @throws NativeOutOfMemoryException if the OS refuses memory
      */
     public long malloc(long size) {
-        checkAccess();
-        if (size < 0) {
-            throw Failures.negativeSize("malloc", size);
+        OperationGate.Slot cell = enter();
+        try {
+            if (size < 0) {
+                throw Failures.negativeSize("malloc", size);
+            }
+            long p = GlimmerNative.heapMalloc(heap, size);
+            if (p == 0) {
+                throw allocationFailed("malloc(" + size + " bytes)", 0, size);
+            }
+            return p;
+        } finally {
+            exit(cell);
         }
-        long p = GlimmerNative.heapMalloc(heap, size);
-        if (p == 0) {
-            throw allocationFailed("malloc(" + size + " bytes)", 0, size);
-        }
-        return p;
     }
 
     /**
@@ -240,10 +302,14 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @throws HeapCorruptionException  if the block's header is damaged
      */
     public void free(long address) {
-        checkAccess();
-        int status = GlimmerNative.heapFree(heap, address);
-        if (status != 0) {
-            throw Failures.freeFailed(heap, status, address);
+        OperationGate.Slot cell = enter();
+        try {
+            int status = GlimmerNative.heapFree(heap, address);
+            if (status != 0) {
+                throw Failures.freeFailed(heap, status, address);
+            }
+        } finally {
+            exit(cell);
         }
     }
 
@@ -254,19 +320,23 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      *                               exceeds {@code MAX_SIZE}
      */
     public long calloc(long n, long size) {
-        checkAccess();
-        if (n < 0 || size < 0) {
-            throw new SizeOverflowException(0, "calloc(" + n + ", " + size + "): negative count or size");
+        OperationGate.Slot cell = enter();
+        try {
+            if (n < 0 || size < 0) {
+                throw new SizeOverflowException(0, "calloc(" + n + ", " + size + "): negative count or size");
+            }
+            if (Math.multiplyHigh(n, size) != 0 || n * size < 0) {
+                throw new SizeOverflowException(0, "calloc(" + n + ", " + size + "): " + n + " * " + size
+                        + " bytes overflows 64 bits");
+            }
+            long p = GlimmerNative.heapCalloc(heap, n, size);
+            if (p == 0) {
+                throw allocationFailed("calloc(" + n + ", " + size + " bytes)", 0, n * size);
+            }
+            return p;
+        } finally {
+            exit(cell);
         }
-        if (Math.multiplyHigh(n, size) != 0 || n * size < 0) {
-            throw new SizeOverflowException(0, "calloc(" + n + ", " + size + "): " + n + " * " + size
-                    + " bytes overflows 64 bits");
-        }
-        long p = GlimmerNative.heapCalloc(heap, n, size);
-        if (p == 0) {
-            throw allocationFailed("calloc(" + n + ", " + size + " bytes)", 0, n * size);
-        }
-        return p;
     }
 
     /**
@@ -276,15 +346,19 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * the caller.
      */
     public long realloc(long address, long size) {
-        checkAccess();
-        if (size < 0) {
-            throw Failures.negativeSize("realloc(" + hex(address) + ", " + size + ")", size);
+        OperationGate.Slot cell = enter();
+        try {
+            if (size < 0) {
+                throw Failures.negativeSize("realloc(" + hex(address) + ", " + size + ")", size);
+            }
+            long p = GlimmerNative.heapRealloc(heap, address, size);
+            if (p == 0) {
+                throw allocationFailed("realloc(" + hex(address) + ", " + size + " bytes)", address, size);
+            }
+            return p;
+        } finally {
+            exit(cell);
         }
-        long p = GlimmerNative.heapRealloc(heap, address, size);
-        if (p == 0) {
-            throw allocationFailed("realloc(" + hex(address) + ", " + size + " bytes)", address, size);
-        }
-        return p;
     }
 
     /**
@@ -293,24 +367,32 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @throws InvalidAlignmentException if {@code alignment} is not a positive power of two
      */
     public long alignedAlloc(long alignment, long size) {
-        checkAccess();
-        if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
-            throw Failures.badAlignment("alignedAlloc(" + alignment + ", " + size + ")", alignment);
+        OperationGate.Slot cell = enter();
+        try {
+            if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
+                throw Failures.badAlignment("alignedAlloc(" + alignment + ", " + size + ")", alignment);
+            }
+            if (size < 0) {
+                throw Failures.negativeSize("alignedAlloc(" + alignment + ", " + size + ")", size);
+            }
+            long p = GlimmerNative.heapAlignedAlloc(heap, alignment, size);
+            if (p == 0) {
+                throw allocationFailed("alignedAlloc(" + alignment + ", " + size + " bytes)", 0, size);
+            }
+            return p;
+        } finally {
+            exit(cell);
         }
-        if (size < 0) {
-            throw Failures.negativeSize("alignedAlloc(" + alignment + ", " + size + ")", size);
-        }
-        long p = GlimmerNative.heapAlignedAlloc(heap, alignment, size);
-        if (p == 0) {
-            throw allocationFailed("alignedAlloc(" + alignment + ", " + size + " bytes)", 0, size);
-        }
-        return p;
     }
 
     /** The usable bytes of the live block at {@code address}; 0 if it is not a live block of this heap. */
     public long usableSize(long address) {
-        checkAccess();
-        return GlimmerNative.heapUsableSize(heap, address);
+        OperationGate.Slot cell = enter();
+        try {
+            return GlimmerNative.heapUsableSize(heap, address);
+        } finally {
+            exit(cell);
+        }
     }
 
     private GlimmerException allocationFailed(String call, long address, long size) {
@@ -330,9 +412,13 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      */
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
-        checkAccess();
-        long p = allocateRaw(byteSize, byteAlignment);
-        return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
+        OperationGate.Slot cell = enter();
+        try {
+            long p = allocateRaw(byteSize, byteAlignment);
+            return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
+        } finally {
+            exit(cell);
+        }
     }
 
     private long allocateRaw(long byteSize, long byteAlignment) {
@@ -356,21 +442,25 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
 
     /** As {@link #allocate(long, long)}, zero-filled (the {@link #asArena()} view's allocation). */
     MemorySegment allocateZeroed(long byteSize, long byteAlignment) {
-        checkAccess();
-        boolean plain = byteSize >= 0 && byteAlignment > 0 && byteAlignment <= MALLOC_ALIGNMENT
-                && (byteAlignment & (byteAlignment - 1)) == 0;
-        if (!plain) {
-            // over-aligned (or invalid: allocateRaw throws) - no aligned calloc in glimmer.h
-            return MemorySegment.ofAddress(allocateRaw(byteSize, byteAlignment))
-                    .reinterpret(byteSize, arena, null)
-                    .fill((byte) 0);
+        OperationGate.Slot cell = enter();
+        try {
+            boolean plain = byteSize >= 0 && byteAlignment > 0 && byteAlignment <= MALLOC_ALIGNMENT
+                    && (byteAlignment & (byteAlignment - 1)) == 0;
+            if (!plain) {
+                // over-aligned (or invalid: allocateRaw throws) - no aligned calloc in glimmer.h
+                return MemorySegment.ofAddress(allocateRaw(byteSize, byteAlignment))
+                        .reinterpret(byteSize, arena, null)
+                        .fill((byte) 0);
+            }
+            long p = GlimmerNative.heapCalloc(heap, 1, byteSize);
+            if (p == 0) {
+                throw allocationFailed("allocate(" + byteSize + " bytes, alignment " + byteAlignment + ")",
+                        0, byteSize);
+            }
+            return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
+        } finally {
+            exit(cell);
         }
-        long p = GlimmerNative.heapCalloc(heap, 1, byteSize);
-        if (p == 0) {
-            throw allocationFailed("allocate(" + byteSize + " bytes, alignment " + byteAlignment + ")",
-                    0, byteSize);
-        }
-        return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
     }
 
     /**
@@ -382,12 +472,16 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @throws DoubleFreeException     if it was already freed
      */
     public void free(MemorySegment segment) {
-        checkAccess();
-        checkOwnSegment(segment, "free");
-        long address = segment.address();
-        int status = GlimmerNative.heapFree(heap, address);
-        if (status != 0) {
-            throw Failures.freeFailed(heap, status, address);
+        OperationGate.Slot cell = enter();
+        try {
+            checkOwnSegment(segment, "free");
+            long address = segment.address();
+            int status = GlimmerNative.heapFree(heap, address);
+            if (status != 0) {
+                throw Failures.freeFailed(heap, status, address);
+            }
+        } finally {
+            exit(cell);
         }
     }
 
@@ -402,17 +496,21 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @throws InvalidPointerException if the segment was not allocated by this heap
      */
     public MemorySegment reallocate(MemorySegment segment, long newSize) {
-        checkAccess();
-        checkOwnSegment(segment, "reallocate");
-        long address = segment.address();
-        if (newSize < 0) {
-            throw Failures.negativeSize("reallocate(" + hex(address) + ", " + newSize + ")", newSize);
+        OperationGate.Slot cell = enter();
+        try {
+            checkOwnSegment(segment, "reallocate");
+            long address = segment.address();
+            if (newSize < 0) {
+                throw Failures.negativeSize("reallocate(" + hex(address) + ", " + newSize + ")", newSize);
+            }
+            long p = GlimmerNative.heapRealloc(heap, address, newSize);
+            if (p == 0) {
+                throw allocationFailed("reallocate(" + hex(address) + ", " + newSize + " bytes)", address, newSize);
+            }
+            return MemorySegment.ofAddress(p).reinterpret(newSize, arena, null);
+        } finally {
+            exit(cell);
         }
-        long p = GlimmerNative.heapRealloc(heap, address, newSize);
-        if (p == 0) {
-            throw allocationFailed("reallocate(" + hex(address) + ", " + newSize + " bytes)", address, newSize);
-        }
-        return MemorySegment.ofAddress(p).reinterpret(newSize, arena, null);
     }
 
     private void checkOwnSegment(MemorySegment segment, String call) {
@@ -433,30 +531,34 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
 
     /** A snapshot of the heap's statistics. */
     public HeapStats stats() {
-        checkAccess();
-        try (Arena tmp = Arena.ofConfined()) {
-            MemorySegment s = tmp.allocate(GlimmerNative.GL_STATS);
-            GlimmerNative.heapStats(heap, s.address());
-            long[] errors = new long[GlimmerNative.GL_ERROR_KINDS];
-            long[] classLive = new long[GlimmerNative.GL_SMALL_CLASSES];
-            MemorySegment.copy(s, JAVA_LONG, GlimmerNative.ST_ERRORS, errors, 0, errors.length);
-            MemorySegment.copy(s, JAVA_LONG, GlimmerNative.ST_CLASS_LIVE, classLive, 0, classLive.length);
-            return new HeapStats(
-                    s.get(JAVA_LONG, GlimmerNative.ST_LIVE_BYTES),
-                    s.get(JAVA_LONG, GlimmerNative.ST_LIVE_BLOCKS),
-                    s.get(JAVA_LONG, GlimmerNative.ST_PEAK_LIVE_BYTES),
-                    s.get(JAVA_LONG, GlimmerNative.ST_FOOTPRINT),
-                    s.get(JAVA_LONG, GlimmerNative.ST_PEAK_FOOTPRINT),
-                    s.get(JAVA_LONG, GlimmerNative.ST_SEGMENTS),
-                    s.get(JAVA_LONG, GlimmerNative.ST_LARGE_BLOCKS),
-                    s.get(JAVA_LONG, GlimmerNative.ST_FREE_BYTES),
-                    s.get(JAVA_LONG, GlimmerNative.ST_CACHED_BLOCKS),
-                    s.get(JAVA_LONG, GlimmerNative.ST_CACHE_HITS),
-                    s.get(JAVA_LONG, GlimmerNative.ST_SEARCH_STEPS),
-                    s.get(JAVA_LONG, GlimmerNative.ST_OS_MAPS),
-                    s.get(JAVA_LONG, GlimmerNative.ST_OS_UNMAPS),
-                    s.get(JAVA_LONG, GlimmerNative.ST_OS_ADVISES),
-                    errors, classLive);
+        OperationGate.Slot cell = enter();
+        try {
+            try (Arena tmp = Arena.ofConfined()) {
+                MemorySegment s = tmp.allocate(GlimmerNative.GL_STATS);
+                GlimmerNative.heapStats(heap, s.address());
+                long[] errors = new long[GlimmerNative.GL_ERROR_KINDS];
+                long[] classLive = new long[GlimmerNative.GL_SMALL_CLASSES];
+                MemorySegment.copy(s, JAVA_LONG, GlimmerNative.ST_ERRORS, errors, 0, errors.length);
+                MemorySegment.copy(s, JAVA_LONG, GlimmerNative.ST_CLASS_LIVE, classLive, 0, classLive.length);
+                return new HeapStats(
+                        s.get(JAVA_LONG, GlimmerNative.ST_LIVE_BYTES),
+                        s.get(JAVA_LONG, GlimmerNative.ST_LIVE_BLOCKS),
+                        s.get(JAVA_LONG, GlimmerNative.ST_PEAK_LIVE_BYTES),
+                        s.get(JAVA_LONG, GlimmerNative.ST_FOOTPRINT),
+                        s.get(JAVA_LONG, GlimmerNative.ST_PEAK_FOOTPRINT),
+                        s.get(JAVA_LONG, GlimmerNative.ST_SEGMENTS),
+                        s.get(JAVA_LONG, GlimmerNative.ST_LARGE_BLOCKS),
+                        s.get(JAVA_LONG, GlimmerNative.ST_FREE_BYTES),
+                        s.get(JAVA_LONG, GlimmerNative.ST_CACHED_BLOCKS),
+                        s.get(JAVA_LONG, GlimmerNative.ST_CACHE_HITS),
+                        s.get(JAVA_LONG, GlimmerNative.ST_SEARCH_STEPS),
+                        s.get(JAVA_LONG, GlimmerNative.ST_OS_MAPS),
+                        s.get(JAVA_LONG, GlimmerNative.ST_OS_UNMAPS),
+                        s.get(JAVA_LONG, GlimmerNative.ST_OS_ADVISES),
+                        errors, classLive);
+            }
+        } finally {
+            exit(cell);
         }
     }
 
@@ -468,32 +570,53 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      *                                 and the value found there
      */
     public void check() {
-        checkAccess();
-        try (Arena tmp = Arena.ofConfined()) {
-            MemorySegment r = tmp.allocate(GlimmerNative.GL_CHECK_REPORT);
-            int rc = GlimmerNative.heapCheck(heap, r.address());
-            if (rc == 0) {
-                return;
+        OperationGate.Slot cell = enter();
+        try {
+            try (Arena tmp = Arena.ofConfined()) {
+                MemorySegment r = tmp.allocate(GlimmerNative.GL_CHECK_REPORT);
+                int rc = GlimmerNative.heapCheck(heap, r.address());
+                if (rc == 0) {
+                    return;
+                }
+                if (rc < 0) {
+                    throw new GlimmerException(rc, heap, "gl_heap_check(" + hex(heap) + ") failed with "
+                            + Failures.statusName(rc));
+                }
+                long code = r.get(JAVA_LONG, GlimmerNative.CR_CODE);
+                throw Failures.checkFailed(heap, code != 0 ? code : rc,
+                        r.get(JAVA_LONG, GlimmerNative.CR_ADDRESS),
+                        r.get(JAVA_LONG, GlimmerNative.CR_DETAIL),
+                        r.get(JAVA_LONG, GlimmerNative.CR_BLOCKS_CHECKED));
             }
-            if (rc < 0) {
-                throw new GlimmerException(rc, heap, "gl_heap_check(" + hex(heap) + ") failed with "
-                        + Failures.statusName(rc));
-            }
-            long code = r.get(JAVA_LONG, GlimmerNative.CR_CODE);
-            throw Failures.checkFailed(heap, code != 0 ? code : rc,
-                    r.get(JAVA_LONG, GlimmerNative.CR_ADDRESS),
-                    r.get(JAVA_LONG, GlimmerNative.CR_DETAIL),
-                    r.get(JAVA_LONG, GlimmerNative.CR_BLOCKS_CHECKED));
+        } finally {
+            exit(cell);
         }
     }
 
     /**
      * Every block of the heap, in walk order (segments, then large blocks): used, free,
-     * cached and large. The heap must not change during the walk (for a shared heap,
-     * that is the caller's responsibility).
+     * cached and large. On a shared heap the walk is exclusive: it waits for the calls in
+     * flight and holds new ones off until it is done, so it sees one consistent heap. On the
+     * default heap (no such gate) a walk while other threads allocate may fail with a
+     * {@link GlimmerException} (the native walk validates its cursor; it never crashes).
      */
     public List<BlockInfo> blocks() {
-        checkAccess();
+        OperationGate g = gate;
+        if (g == null) {
+            checkAccess();
+            return walk();
+        }
+        if (!g.lockExclusive()) {
+            throw accessDenied();
+        }
+        try {
+            return walk();
+        } finally {
+            g.unlockExclusive(false);
+        }
+    }
+
+    private List<BlockInfo> walk() {
         List<BlockInfo> out = new ArrayList<>();
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment b = tmp.allocate(GlimmerNative.GL_BLOCK_INFO);   // zeroed: start of the walk
@@ -521,15 +644,40 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * Frees every block at once. Segments handed out before become inaccessible (their
      * arena is closed and replaced), raw addresses become dangling.
      *
+     * <p>On a shared heap, reset is exclusive: it waits until every call in flight on other
+     * threads has returned, holds new calls off while it runs (they proceed afterwards, on
+     * the emptied heap), and then reopens the heap. A block another thread allocated is
+     * freed by the reset like every other block: using its raw address afterwards is a use
+     * after free, and its segment throws {@link IllegalStateException}.
+     *
      * @throws UnsupportedOperationException on the default heap (its blocks belong to
      *                                       everyone in the process)
+     * @throws IllegalStateException         if a segment of the heap is in use by a native
+     *                                       call elsewhere (the JDK refuses to close its
+     *                                       arena); nothing is reset then
      */
     public void reset() {
-        checkAccess();
-        if (!closeable) {
-            throw new UnsupportedOperationException("the default heap cannot be reset: its blocks"
-                    + " belong to the whole process");
+        OperationGate g = gate;
+        if (g == null) {
+            checkAccess();
+            if (!closeable) {
+                throw new UnsupportedOperationException("the default heap cannot be reset: its blocks"
+                        + " belong to the whole process");
+            }
+            resetNow();
+            return;
         }
+        if (!g.lockExclusive()) {
+            throw accessDenied();
+        }
+        try {
+            resetNow();
+        } finally {
+            g.unlockExclusive(false);
+        }
+    }
+
+    private void resetNow() {
         Arena old = arena;
         Arena fresh = owner != null ? Arena.ofConfined() : Arena.ofShared();
         try {
@@ -550,29 +698,60 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @return bytes given back
      */
     public long trim() {
-        checkAccess();
-        return GlimmerNative.heapTrim(heap);
+        OperationGate.Slot cell = enter();
+        try {
+            return GlimmerNative.heapTrim(heap);
+        } finally {
+            exit(cell);
+        }
     }
 
     /**
      * Closes the heap: its segments become inaccessible and every mapping is returned to
      * the OS. Idempotent; afterwards every method throws {@link HeapClosedException}.
      *
+     * <p>On a shared heap, close is exclusive: calls that start after it began throw
+     * {@link HeapClosedException}; calls already in flight on other threads are waited for
+     * (they are single native calls), so the native heap is never destroyed under one.
+     *
      * @throws WrongThreadException          for a confined heap, from another thread
      * @throws UnsupportedOperationException on the default heap
+     * @throws IllegalStateException         if a segment of the heap is in use by a native
+     *                                       call elsewhere (the JDK refuses to close its
+     *                                       arena); the heap stays open then
      */
     @Override
     public void close() {
         if (!closeable) {
             throw new UnsupportedOperationException("the default heap cannot be closed");
         }
-        Thread o = owner;
-        if (o != null && o != Thread.currentThread()) {
-            throw accessDenied();
-        }
-        if (!CLOSED.compareAndSet(this, false, true)) {
+        OperationGate g = gate;
+        if (g == null) {
+            Thread o = owner;
+            if (o != null && o != Thread.currentThread()) {
+                throw accessDenied();
+            }
+            if (!CLOSED.compareAndSet(this, false, true)) {
+                return;
+            }
+            closeNow();
             return;
         }
+        if (!g.lockExclusive()) {
+            return;                             // closed already
+        }
+        boolean done = false;
+        try {
+            closed = true;
+            closeNow();
+            done = true;
+        } finally {
+            g.unlockExclusive(done);
+        }
+    }
+
+    /** With {@code closed} set: closes the arena, then destroys the native heap. */
+    private void closeNow() {
         try {
             arena.close();  // first: once it returns, no thread can touch a segment of this heap
         } catch (RuntimeException e) {
@@ -632,7 +811,12 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
                 // Arena's contract: IllegalStateException once closed
                 throw new IllegalStateException("Already closed: " + heap, heap.accessDenied());
             }
-            return heap.allocateZeroed(byteSize, byteAlignment);
+            try {
+                return heap.allocateZeroed(byteSize, byteAlignment);
+            } catch (HeapClosedException e) {
+                // closed by another thread in between
+                throw new IllegalStateException("Already closed: " + heap, e);
+            }
         }
 
         @Override
