@@ -285,7 +285,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             }
             long p = GlimmerNative.heapMalloc(heap, size);
             if (p == 0) {
-                throw allocationFailed("malloc(" + size + " bytes)", 0, size);
+                throw allocationFailed("malloc(" + size + " bytes)", 0, size, 1);
             }
             return p;
         } finally {
@@ -331,7 +331,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             }
             long p = GlimmerNative.heapCalloc(heap, n, size);
             if (p == 0) {
-                throw allocationFailed("calloc(" + n + ", " + size + " bytes)", 0, n * size);
+                throw allocationFailed("calloc(" + n + ", " + size + " bytes)", 0, n * size, 1);
             }
             return p;
         } finally {
@@ -353,7 +353,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             }
             long p = GlimmerNative.heapRealloc(heap, address, size);
             if (p == 0) {
-                throw allocationFailed("realloc(" + hex(address) + ", " + size + " bytes)", address, size);
+                throw reallocFailed("realloc(" + hex(address) + ", " + size + " bytes)", address, size);
             }
             return p;
         } finally {
@@ -377,7 +377,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             }
             long p = GlimmerNative.heapAlignedAlloc(heap, alignment, size);
             if (p == 0) {
-                throw allocationFailed("alignedAlloc(" + alignment + ", " + size + " bytes)", 0, size);
+                throw allocationFailed("alignedAlloc(" + alignment + ", " + size + " bytes)", 0, size, alignment);
             }
             return p;
         } finally {
@@ -395,8 +395,64 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    private GlimmerException allocationFailed(String call, long address, long size) {
-        return Failures.allocationFailed(heap, GlimmerNative.heapLastError(heap), call, address, size);
+    /*
+     * Why failures are not simply reported with gl_heap_last_error: it is one word per heap,
+     * so on a shared heap a call that fails at the same time in another thread can overwrite
+     * (or, by reading it, clear) this call's status. What the arguments decide is therefore
+     * decided here: the size limit (GL_E_SIZE), the alignment limit of docs/design.md
+     * (GL_E_ALIGN above 2^40). Past those, an allocation can only fail for want of memory
+     * (GL_E_NOMEM), or on a heap found damaged (GL_E_CORRUPT, which last_error then says).
+     */
+
+    /** Largest alignment gl_heap_aligned_alloc accepts (docs/design.md); above it GL_E_ALIGN. */
+    private static final long MAX_ALIGNMENT = 1L << 40;
+
+    /**
+     * A NULL from malloc, calloc or aligned_alloc.
+     *
+     * @param size      the requested size (calloc: the product, known not to overflow)
+     * @param alignment the requested alignment, 1 for plain malloc/calloc
+     */
+    private GlimmerException allocationFailed(String call, long address, long size, long alignment) {
+        int reported = GlimmerNative.heapLastError(heap);
+        int status;
+        if (Long.compareUnsigned(alignment, MAX_ALIGNMENT) > 0) {
+            status = GlimmerNative.GL_E_ALIGN;
+        } else if (Long.compareUnsigned(size, MAX_SIZE) > 0) {
+            status = GlimmerNative.GL_E_SIZE;
+        } else {
+            status = reported == GlimmerNative.GL_E_CORRUPT ? reported : GlimmerNative.GL_E_NOMEM;
+        }
+        return Failures.allocationFailed(heap, status, call, address, size);
+    }
+
+    /**
+     * A NULL from realloc: the size (decided here), memory (then the block is still live), or
+     * the pointer (double free, not ours, damaged), whose kind only the native heap knows. When
+     * last_error does not fit the call (another thread's failure got in between), the pointer is
+     * classified again with gl_heap_usable_size, which records its status — at the price of a
+     * second count in the error statistics, on that rare path only.
+     */
+    private GlimmerException reallocFailed(String call, long address, long size) {
+        int reported = GlimmerNative.heapLastError(heap);
+        int status = reported;
+        if (Long.compareUnsigned(size, MAX_SIZE) > 0) {
+            status = GlimmerNative.GL_E_SIZE;
+        } else {
+            for (int attempt = 0; attempt < 4; attempt++) {
+                boolean pointerKind = status == GlimmerNative.GL_E_DOUBLE_FREE
+                        || status == GlimmerNative.GL_E_NOT_OURS || status == GlimmerNative.GL_E_CORRUPT;
+                if (pointerKind) {
+                    break;
+                }
+                if (GlimmerNative.heapUsableSize(heap, address) != 0) {
+                    status = GlimmerNative.GL_E_NOMEM;       // the block is live: memory was the problem
+                    break;
+                }
+                status = GlimmerNative.heapLastError(heap); // the pointer's own classification
+            }
+        }
+        return Failures.allocationFailed(heap, status, call, address, size);
     }
 
     // ---- segments ------------------------------------------------------------------------
@@ -435,7 +491,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
                 : GlimmerNative.heapAlignedAlloc(heap, byteAlignment, byteSize);
         if (p == 0) {
             throw allocationFailed("allocate(" + byteSize + " bytes, alignment " + byteAlignment + ")",
-                    0, byteSize);
+                    0, byteSize, byteAlignment <= MALLOC_ALIGNMENT ? 1 : byteAlignment);
         }
         return p;
     }
@@ -455,7 +511,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             long p = GlimmerNative.heapCalloc(heap, 1, byteSize);
             if (p == 0) {
                 throw allocationFailed("allocate(" + byteSize + " bytes, alignment " + byteAlignment + ")",
-                        0, byteSize);
+                        0, byteSize, 1);
             }
             return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
         } finally {
@@ -505,7 +561,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             }
             long p = GlimmerNative.heapRealloc(heap, address, newSize);
             if (p == 0) {
-                throw allocationFailed("reallocate(" + hex(address) + ", " + newSize + " bytes)", address, newSize);
+                throw reallocFailed("reallocate(" + hex(address) + ", " + newSize + " bytes)", address, newSize);
             }
             return MemorySegment.ofAddress(p).reinterpret(newSize, arena, null);
         } finally {

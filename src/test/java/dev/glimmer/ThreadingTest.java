@@ -159,6 +159,64 @@ class ThreadingTest {
         }
     }
 
+    /**
+     * gl_heap_last_error is one word per heap: on a shared heap, two threads whose calls fail
+     * at the same time can read each other's status. Each failure must still be reported as
+     * its own kind: an impossible size as {@link SizeOverflowException}, a realloc of a foreign
+     * pointer as {@link InvalidPointerException}, a bad alignment as
+     * {@link InvalidAlignmentException}, an impossible mapping as {@link NativeOutOfMemoryException}.
+     */
+    @Test
+    void concurrentFailuresOnASharedHeapAreEachReportedAsTheirOwnKind() throws Exception {
+        try (GlimmerHeap heap = GlimmerHeap.ofShared()) {
+            long foreign = TestMemory.glibcMalloc(64);
+            try {
+                int rounds = 100_000;
+                List<Map.Entry<Class<? extends GlimmerException>, Runnable>> calls = List.of(
+                        Map.entry(SizeOverflowException.class, () -> heap.malloc(GlimmerHeap.MAX_SIZE + 1)),
+                        Map.entry(InvalidPointerException.class, () -> heap.realloc(foreign, 64)),
+                        Map.entry(InvalidAlignmentException.class, () -> heap.alignedAlloc(1L << 50, 64)),
+                        Map.entry(NativeOutOfMemoryException.class, () -> heap.calloc(1, GlimmerHeap.MAX_SIZE)),
+                        Map.entry(SizeOverflowException.class, () -> heap.calloc(1L << 22, 1L << 22)));
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                List<Thread> threads = new ArrayList<>();
+                CountDownLatch go = new CountDownLatch(1);
+                for (var call : calls) {
+                    Thread t = new Thread(() -> {
+                        try {
+                            go.await();
+                            for (int i = 0; i < rounds && failure.get() == null; i++) {
+                                try {
+                                    call.getValue().run();
+                                    throw new AssertionError("the call succeeded");
+                                } catch (GlimmerException e) {
+                                    if (e.getClass() != call.getKey()) {
+                                        throw new AssertionError("round " + i + ": expected " + call.getKey()
+                                                .getSimpleName() + ", got " + e, e);
+                                    }
+                                }
+                            }
+                        } catch (Throwable e) {
+                            failure.compareAndSet(null, e);
+                        }
+                    });
+                    threads.add(t);
+                    t.start();
+                }
+                go.countDown();
+                for (Thread t : threads) {
+                    t.join();
+                }
+                if (failure.get() != null) {
+                    throw new AssertionError(failure.get().getMessage(), failure.get());
+                }
+            } finally {
+                TestMemory.glibcFree(foreign);
+            }
+            heap.check();
+        }
+    }
+
     @Test
     void aSharedHeapClosedByOneThreadRejectsTheOthers() throws Exception {
         GlimmerHeap heap = GlimmerHeap.ofShared();
