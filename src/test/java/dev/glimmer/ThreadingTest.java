@@ -68,6 +68,36 @@ class ThreadingTest {
         }
     }
 
+    /**
+     * The owner check comes before anything else — argument checks included — and before any
+     * native code: calls from another thread that would be misuse natively (a wild pointer, a
+     * double free, impossible sizes) leave no trace in the heap's statistics.
+     */
+    @Test
+    void callsFromAnotherThreadThrowWrongThreadExceptionBeforeReachingNativeCode() throws Exception {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long p = heap.malloc(64);
+            long freed = heap.malloc(64);
+            heap.free(freed);
+            HeapStats before = heap.stats();
+            List<Runnable> calls = List.of(
+                    () -> heap.free(0x1000), () -> heap.free(freed), () -> heap.free(p + 8),
+                    () -> heap.realloc(0x1000, 8), () -> heap.realloc(p, -1), () -> heap.malloc(-1),
+                    () -> heap.malloc(GlimmerHeap.MAX_SIZE + 1), () -> heap.calloc(1L << 40, 1L << 40),
+                    () -> heap.alignedAlloc(3, 8), () -> heap.usableSize(0x1000), () -> heap.allocate(-1),
+                    () -> heap.asArena().allocate(16), () -> heap.free(heap.allocate(8)));
+            for (Runnable call : calls) {
+                Throwable t = inAnotherThread(call);
+                assertInstanceOf(WrongThreadException.class, t, "from another thread: " + t);
+            }
+            HeapStats after = heap.stats();
+            assertEquals(before, after, "nothing reached the native heap");
+            assertEquals(0, after.totalErrors(), after.toString());
+            heap.free(p);
+            heap.check();
+        }
+    }
+
     @Test
     void aConfinedHeapKeepsWorkingForItsOwnerAfterAnIntrusion() throws Exception {
         try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
