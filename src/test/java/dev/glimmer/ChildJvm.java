@@ -50,6 +50,11 @@ final class ChildJvm {
     }
 
     static Result run(Class<?> main, String... args) throws IOException, InterruptedException {
+        return run(List.of(), main, args);
+    }
+
+    /** As {@link #run(Class, String...)}, with extra options for the child JVM (heap size, ...). */
+    static Result run(List<String> jvmOptions, Class<?> main, String... args) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("glimmer-child-");
         Path hsErr = dir.resolve("hs_err.log");
         List<String> cmd = new ArrayList<>();
@@ -62,6 +67,7 @@ final class ChildJvm {
         if (lib != null) {
             cmd.add("-Dglimmer.library=" + lib);
         }
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(main.getName());

@@ -1,6 +1,7 @@
 package dev.glimmer;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -24,6 +25,7 @@ final class TestMemory {
 
     private static final MethodHandle MALLOC;
     private static final MethodHandle FREE;
+    private static final MethodHandle MSYNC;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -31,6 +33,20 @@ final class TestMemory {
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         FREE = linker.downcallHandle(linker.defaultLookup().find("free").orElseThrow(),
                 FunctionDescriptor.ofVoid(JAVA_LONG));
+        MSYNC = linker.downcallHandle(linker.defaultLookup().find("msync").orElseThrow(),
+                FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+    }
+
+    /**
+     * Whether the page holding {@code address} is mapped in this process: msync(MS_ASYNC) of
+     * that page fails (ENOMEM) exactly when it is not. Reads nothing at the address.
+     */
+    static boolean isMapped(long address) {
+        try {
+            return (int) MSYNC.invokeExact(address & ~(PAGE - 1), PAGE, 1) == 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
     }
 
     private TestMemory() {
