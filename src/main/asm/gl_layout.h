@@ -353,6 +353,18 @@ name:                           \
         testq   $HDR_TAG_MASK, \tmp
 .endm
 
+/* Memory below `addr` may now hold data: move the top's clean mark (the
+ * address from which top memory is known to be untouched, -1 for none) up
+ * to it.  addr is a register; it is left unchanged. */
+.macro RAISE_CLEAN heap, addr
+        cmpq    H_TOP_CLEAN(\heap), \addr
+        jbe     .Lrc_done\@
+        cmpq    $-1, H_TOP_CLEAN(\heap)
+        je      .Lrc_done\@
+        movq    \addr, H_TOP_CLEAN(\heap)
+.Lrc_done\@:
+.endm
+
 /* dst = block size of header word w (flags and tag dropped) */
 .macro HSIZE w, dst
         movq    \w, \dst

@@ -89,12 +89,8 @@ HIDDEN_ENTRY(gl__malloc_slow)
         movq    %r10, (%rax)
         /* the clean mark moves past what may now be written */
         leaq    8(%r9), %r10
-        cmpq    H_TOP_CLEAN(%rdi), %r10
-        jbe     1f
-        cmpq    $-1, H_TOP_CLEAN(%rdi)
-        je      1f
-        movq    %r10, H_TOP_CLEAN(%rdi)
-1:      movq    %rcx, %rsi
+        RAISE_CLEAN %rdi, %r10
+        movq    %rcx, %rsi
         movq    %rax, %rdx
         call    gl__account_alloc               /* leaf: clobbers rax, rcx */
         leaq    8(%rdx), %rax
@@ -494,12 +490,8 @@ HIDDEN_ENTRY(gl__carve_top)
         cmpq    H_TOP_CLEAN(%rbx), %rax
         setae   %dl
         leaq    8(%r12,%r13), %rcx
-        cmpq    H_TOP_CLEAN(%rbx), %rcx
-        jbe     1f
-        cmpq    $-1, H_TOP_CLEAN(%rbx)
-        je      1f
-        movq    %rcx, H_TOP_CLEAN(%rbx)
-1:      CFI_POP %r13
+        RAISE_CLEAN %rbx, %rcx
+        CFI_POP %r13
         CFI_POP %r12
         CFI_POP %rbx
         ret

@@ -226,6 +226,10 @@ HIDDEN_ENTRY(gl__realloc_owned)
         movq    $0, H_TOP(%rbx)
         andq    $~HDR_PREV_FREE, (%r14,%rbp)
 .Lre_grow_header:
+        /* the block may now be written up to its end (and the top's header
+         * after it): calloc must not take that memory for untouched */
+        leaq    8(%r14,%rbp), %rax
+        RAISE_CLEAN %rbx, %rax
         movq    (%r14), %r8
         andq    $HDR_PREV_FREE, %r8
         MKHDR   %rbx, %r14, %rbp, %rax, %rcx
