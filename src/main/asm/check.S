@@ -94,7 +94,7 @@ HIDDEN_ENTRY(gl__check_owned)
         jne     .Lck_fail_seg_magic
         leaq    SEG_START_FENCE(%r13), %r14
         movq    (%r14), %r15
-        TAG_OK  %rbx, %r14, %r15, %rax
+        TAG_OK  %rbx, %r14, %r15, %rax, %rdx
         jnz     .Lck_fail_fence
         btq     $HDR_FENCE_BIT, %r15
         jnc     .Lck_fail_fence
@@ -110,7 +110,7 @@ HIDDEN_ENTRY(gl__check_owned)
         jae     .Lck_seg_end
         incq    CK_BLOCKS(%rsp)
         movq    (%r14), %r15
-        TAG_OK  %rbx, %r14, %r15, %rax
+        TAG_OK  %rbx, %r14, %r15, %rax, %rdx
         jnz     .Lck_fail_tag
         btq     $HDR_FENCE_BIT, %r15
         jc      .Lck_fail_fence_inside
@@ -164,7 +164,7 @@ HIDDEN_ENTRY(gl__check_owned)
         cmpq    %rbp, %r14
         jne     .Lck_fail_size
         movq    (%r14), %r15
-        TAG_OK  %rbx, %r14, %r15, %rax
+        TAG_OK  %rbx, %r14, %r15, %rax, %rdx
         jnz     .Lck_fail_fence
         btq     $HDR_FENCE_BIT, %r15
         jnc     .Lck_fail_fence
@@ -245,7 +245,7 @@ HIDDEN_ENTRY(gl__check_owned)
         cmpq    H_TOP(%rbx), %r15
         je      .Lck_fail_entry
         movq    (%r15), %rcx
-        TAG_OK  %rbx, %r15, %rcx, %rax
+        TAG_OK  %rbx, %r15, %rcx, %rax, %rdx
         jnz     .Lck_fail_entry_rcx
         btq     $HDR_FREE_BIT, %rcx
         jnc     .Lck_fail_entry_rcx

@@ -33,17 +33,19 @@ ENTRY(gl_heap_free)
         cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
         jne     gl__free_slow
         movq    -8(%rsi), %rdx                  /* header */
-        xorw    %si, %dx
-        cmpw    H_KEY(%rdi), %dx
+        movq    %rdx, %rax
+        shrq    $HDR_CLASS_SHIFT, %rax          /* class, or huge if flagged */
+        xorw    %si, %dx                        /* tag ^ pointer ^ size/16 ... */
+        xorw    %ax, %dx
+        cmpw    H_KEY(%rdi), %dx                /* ... must be the key */
         jne     gl__free_slow
-        shrq    $HDR_CLASS_SHIFT, %rdx          /* class, or huge if flagged */
-        cmpq    $SMALL_MAX_CLASS, %rdx
+        cmpq    $SMALL_MAX_CLASS, %rax
         ja      gl__free_slow
-        movzbl  H_CNT(%rdi,%rdx), %ecx
+        movzbl  H_CNT(%rdi,%rax), %ecx
         cmpl    H_LIMIT(%rdi), %ecx
         jae     gl__free_cache_full
-        incb    H_CNT(%rdi,%rdx)
-        leaq    (%rcx,%rdx,8), %rcx
+        incb    H_CNT(%rdi,%rax)
+        leaq    (%rcx,%rax,8), %rcx
         movq    %rsi, H_STACK(%rdi,%rcx,8)
         btsq    $HDR_CACHED_BIT, -8(%rsi)
         xorl    %eax, %eax
@@ -55,7 +57,7 @@ INTERNAL_ALIAS(gl_heap_free, gl__heap_free)
  * gl__free_cache_full(heap, p, class): the fast path validated p and found
  * its class's stack full (or caching off, limit 0).  Flush the stack, then
  * push p -- or with caching off, coalesce p at once.
- *   rdi = owned heap, rsi = p, rdx = class.
+ *   rdi = owned heap, rsi = p, rax = class.
  */
 HIDDEN_ENTRY(gl__free_cache_full)
         cmpl    $0, H_LIMIT(%rdi)
@@ -65,8 +67,8 @@ HIDDEN_ENTRY(gl__free_cache_full)
         CFI_PUSH %r13
         movq    %rdi, %rbx
         movq    %rsi, %r12
-        movq    %rdx, %r13
-        movq    %rdx, %rsi
+        movq    %rax, %r13
+        movq    %rax, %rsi
         call    gl__flush_class
         incb    H_CNT(%rbx,%r13)                /* the stack is empty: slot 0 */
         leaq    (,%r13,8), %rcx
@@ -121,7 +123,7 @@ HIDDEN_ENTRY(gl__classify)
         cmpl    $SEG_END_FENCE, %eax
         jae     .Lcls_not_ours
         movq    (%rdx), %rcx
-        TAG_OK  %rdi, %rdx, %rcx, %rax
+        TAG_OK  %rdi, %rdx, %rcx, %rax, %r8
         jnz     .Lcls_bad_tag
         btq     $HDR_FENCE_BIT, %rcx
         jc      .Lcls_not_ours
@@ -144,7 +146,7 @@ HIDDEN_ENTRY(gl__classify)
         cmpq    $SEG_END_FENCE, %r8
         ja      .Lcls_corrupt
         leaq    (%rdx,%rax), %r8                /* the next header */
-        TAG_OK  %rdi, %r8, (%r8), %rax
+        TAG_OK  %rdi, %r8, (%r8), %rax, %r9
         jnz     .Lcls_corrupt
         xorl    %eax, %eax
         jmp     .Lcls_out
@@ -221,7 +223,7 @@ HIDDEN_ENTRY(gl__is_block_start)
         cmpq    %rdx, %r8
         jae     .Lbs_no
         movq    (%r8), %rax
-        TAG_OK  %rdi, %r8, %rax, %rcx
+        TAG_OK  %rdi, %r8, %rax, %rcx, %r10
         jnz     .Lbs_no
         xorl    %r10d, %r10d
         btq     $HDR_FREE_BIT, %rax
@@ -330,10 +332,14 @@ HIDDEN_ENTRY(gl__flush_class)
         leaq    (%r13,%r12,8), %rax
         movq    H_STACK(%rbx,%rax,8), %rsi
         subq    $8, %rsi
+        /* its header may have been overwritten while it sat in the cache */
+        TAG_OK  %rbx, %rsi, (%rsi), %rax, %rcx
+        movl    $GL_E_CORRUPT, %eax
+        jnz     4f                              /* leave it; check will name it */
         btrq    $HDR_CACHED_BIT, (%rsi)
         movq    %rbx, %rdi
         call    gl__free_block
-        testl   %eax, %eax
+4:      testl   %eax, %eax
         jz      3f
         movq    %rbx, %rdi
         movl    %eax, %esi
@@ -415,11 +421,10 @@ HIDDEN_ENTRY(gl__free_block)
         testq   $HDR_PREV_FREE, %r15
         jz      .Lfb_next
         /* the top has no footer: is the predecessor the top? */
-        movq    H_TOP(%rbx), %rsi
+        movq    %rbx, %rdi
+        call    gl__top_checked
         testq   %rsi, %rsi
         jz      .Lfb_footer
-        movq    (%rsi), %rax
-        HSIZE   %rax, %rdx
         leaq    (%rsi,%rdx), %rax
         cmpq    %r12, %rax
         jne     .Lfb_footer
@@ -440,7 +445,7 @@ HIDDEN_ENTRY(gl__free_block)
         shrq    $SEG_SHIFT, %rax
         jnz     .Lfb_corrupt
         movq    (%rsi), %rax
-        TAG_OK  %rbx, %rsi, %rax, %rcx
+        TAG_OK  %rbx, %rsi, %rax, %rcx, %r8
         jnz     .Lfb_corrupt
         btq     $HDR_FREE_BIT, %rax
         jnc     .Lfb_corrupt
@@ -454,11 +459,17 @@ HIDDEN_ENTRY(gl__free_block)
 .Lfb_next:
         /* the successor: the top, a free block, or in use */
         cmpq    H_TOP(%rbx), %r14
-        je      .Lfb_into_top
+        jne     1f
+        movq    %rbx, %rdi
+        call    gl__top_checked
+        testq   %rsi, %rsi
+        jnz     .Lfb_into_top
+        jmp     .Lfb_merge                      /* a damaged top is not merged */
+1:
         movq    (%r14), %rax
         btq     $HDR_FREE_BIT, %rax
         jnc     .Lfb_merge
-        TAG_OK  %rbx, %r14, %rax, %rcx
+        TAG_OK  %rbx, %r14, %rax, %rcx, %r8
         jnz     .Lfb_merge                      /* damaged: leave it alone */
         HSIZE   %rax, %rcx
         movq    %r14, FB_NEXT(%rsp)

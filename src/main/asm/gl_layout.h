@@ -12,8 +12,9 @@
  *  |LARGE |CACHED |FREE |FENCE|  block size (multiple of 16)  << 16  |PREV_FREE|  tag  |
  *  +------+-------+-----+-----+------------------+-------+-----------+--------+
  *
- *   tag        = (user pointer XOR heap key) & 0xffff, the user pointer being
- *                header address + 8.  It sits in the lowest
+ *   tag        = (user pointer XOR heap key XOR size/16) & 0xffff, the user
+ *                pointer being header address + 8: a keyed check of both the
+ *                address and the size.  It sits in the lowest
  *                bytes, which a forward overflow from the block before hits first,
  *                so any overflow that reaches the size also breaks the tag.
  *   size       = whole block, header included; in bits 20..59 as (size << 16).
@@ -345,10 +346,13 @@ name:                           \
 .endm
 
 /* ZF set when the header word w, found at address addr, carries its tag.
- * tmp is clobbered. */
-.macro TAG_OK heap, addr, w, tmp
+ * tmp and tmp2 are clobbered. */
+.macro TAG_OK heap, addr, w, tmp, tmp2
+        movq    \w, \tmp2
+        shrq    $HDR_CLASS_SHIFT, \tmp2        /* size / 16 in the low bits */
         leaq    8(\addr), \tmp
         xorq    \w, \tmp
+        xorq    \tmp2, \tmp
         xorq    H_KEY(\heap), \tmp
         testq   $HDR_TAG_MASK, \tmp
 .endm
@@ -376,11 +380,14 @@ name:                           \
 /* dst = header word for a block at addr of size (flags left clear);
  * tmp is clobbered; heap holds the (owned) heap. */
 .macro MKHDR heap, addr, size, dst, tmp
-        movq    \size, \dst
-        shlq    $HDR_SIZE_SHIFT, \dst
-        leaq    8(\addr), \tmp              /* the tag is keyed on the user pointer */
+        movq    \size, \tmp
+        shrq    $4, \tmp                     /* the tag covers the size ... */
+        leaq    8(\addr), \dst
+        xorq    \dst, \tmp                  /* ... and the user pointer */
         xorq    H_KEY(\heap), \tmp
         andq    $HDR_TAG_MASK, \tmp
+        movq    \size, \dst
+        shlq    $HDR_SIZE_SHIFT, \dst
         orq     \tmp, \dst
 .endm
 

@@ -283,8 +283,19 @@ gl__reset_owned:
         .cfi_adjust_cfa_offset 8
         movq    %rdi, %rbx
         call    gl__large_release_all
-        /* New keys: every header written before the reset now fails its tag,
-         * so a stale pointer is told apart from a block handed out after. */
+        /* Clear the header of every block the reset frees, so a pointer from
+         * before the reset never passes its tag again: it is refused as a
+         * double free (it points into free memory). */
+        movq    H_SEG_LIST(%rbx), %r12
+4:      testq   %r12, %r12
+        jz      5f
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__segment_clear_headers
+        movq    SEG_NEXT(%r12), %r12
+        jmp     4b
+5:      /* New keys as well: a header the walk could not reach (a damaged
+         * heap) fails its tag but for one chance in 65536. */
         call    gl__os_random
         movq    %rax, H_KEY(%rbx)
         call    gl__os_random

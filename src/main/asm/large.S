@@ -103,7 +103,7 @@ END(gl__large_alloc)
 /*
  * gl__large_valid(heap, p) -> eax = 1 if p's descriptor is intact
  *   The caller found p in H_LARGESET, so the descriptor is ours to read.
- *   Leaf.  Clobbers rax, rcx, rdx.
+ *   Leaf.  Clobbers rax, rcx, rdx, r8.
  */
 HIDDEN_ENTRY(gl__large_valid)
         movq    H_SECRET(%rdi), %rax
@@ -114,7 +114,7 @@ HIDDEN_ENTRY(gl__large_valid)
         btq     $HDR_LARGE_BIT, %rax
         jnc     1f
         leaq    LG_HDR(%rsi), %rdx
-        TAG_OK  %rdi, %rdx, %rax, %rcx
+        TAG_OK  %rdi, %rdx, %rax, %rcx, %r8
         jnz     1f
         HSIZE   %rax, %rcx
         cmpq    LG_USABLE(%rsi), %rcx

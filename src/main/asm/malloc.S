@@ -73,6 +73,8 @@ HIDDEN_ENTRY(gl__malloc_slow)
         testq   %rax, %rax
         jz      gl__malloc_core
         shlq    $4, %rcx                        /* R */
+        TAG_OK  %rdi, %rax, (%rax), %r8, %r9
+        jnz     gl__malloc_core                 /* a damaged top: the core reports it */
         HSIZE   (%rax), %r8                     /* top size */
         subq    %rcx, %r8                       /* rest */
         jb      gl__malloc_core
@@ -132,11 +134,10 @@ HIDDEN_ENTRY(gl__malloc_core)
         jmp     .Lcore_take_head
 .Lcore_small_top:
         /* small requests carve the top before they split a range block */
-        movq    H_TOP(%rbx), %rsi
+        movq    %rbx, %rdi
+        call    gl__top_checked
         testq   %rsi, %rsi
         jz      .Lcore_any_range
-        movq    (%rsi), %rax
-        HSIZE   %rax, %rdx
         cmpq    %r12, %rdx
         jb      .Lcore_any_range
         movq    %rbx, %rdi
@@ -249,11 +250,10 @@ HIDDEN_ENTRY(gl__malloc_core)
 
 .Lcore_top:
         /* 4. carve from the top */
-        movq    H_TOP(%rbx), %rsi
+        movq    %rbx, %rdi
+        call    gl__top_checked
         testq   %rsi, %rsi
         jz      .Lcore_grow
-        movq    (%rsi), %rax
-        HSIZE   %rax, %rdx
         cmpq    %r12, %rdx
         jb      .Lcore_grow
         movq    %rbx, %rdi
@@ -344,7 +344,7 @@ HIDDEN_ENTRY(gl__take)
         movq    %rsi, %r12                      /* block */
         movq    %rdx, %r13                      /* R */
         movq    (%r12), %rax                    /* callers checked the link to it */
-        TAG_OK  %rbx, %r12, %rax, %rcx
+        TAG_OK  %rbx, %r12, %rax, %rcx, %r8
         jnz     .Ltake_bad
         btq     $HDR_FREE_BIT, %rax
         jnc     .Ltake_bad

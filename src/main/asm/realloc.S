@@ -156,11 +156,17 @@ HIDDEN_ENTRY(gl__realloc_owned)
 .Lre_grow:
         leaq    (%r14,%r15), %rsi               /* next header */
         cmpq    H_TOP(%rbx), %rsi
-        je      .Lre_grow_top
+        jne     1f
+        movq    %rbx, %rdi
+        call    gl__top_checked
+        testq   %rsi, %rsi
+        jz      .Lre_move
+        jmp     .Lre_grow_top
+1:
         movq    (%rsi), %rax
         btq     $HDR_FREE_BIT, %rax
         jnc     .Lre_move
-        TAG_OK  %rbx, %rsi, %rax, %rcx
+        TAG_OK  %rbx, %rsi, %rax, %rcx, %r8
         jnz     .Lre_move
         HSIZE   %rax, %rcx
         leaq    (%r15,%rcx), %rdx               /* combined size */

@@ -65,6 +65,30 @@ HIDDEN_ENTRY(gl__segment_format)
 END(gl__segment_format)
 
 /*
+ * gl__segment_clear_headers(heap, seg)
+ *   Zeroes the header of every block of a segment, walking from the first
+ *   block; stops at the end fencepost or at a header that fails its tag.  A
+ *   zero header never passes a tag check (the key is odd, user pointers are
+ *   even).  rdi = heap, rsi = segment.  Leaf.  Clobbers rax, rcx, rdx, r8, r9.
+ */
+HIDDEN_ENTRY(gl__segment_clear_headers)
+        leaq    SEG_FIRST(%rsi), %r8
+        leaq    SEG_END_FENCE(%rsi), %r9
+1:      cmpq    %r9, %r8
+        jae     2f
+        movq    (%r8), %rdx
+        TAG_OK  %rdi, %r8, %rdx, %rax, %rcx
+        jnz     2f
+        HSIZE   %rdx, %rcx
+        cmpq    $MIN_BLOCK, %rcx
+        jb      2f
+        movq    $0, (%r8)
+        addq    %rcx, %r8
+        jmp     1b
+2:      ret
+END(gl__segment_clear_headers)
+
+/*
  * gl__segment_new(heap) -> segment or 0
  *   Maps an aligned segment, registers it (H_SEGSET and, when its slot is
  *   free, the fast table H_SEGTAB), links it first in H_SEG_LIST.  Does not
@@ -174,6 +198,37 @@ HIDDEN_ENTRY(gl__segment_release)
         CFI_POP %rbx
         ret
 END(gl__segment_release)
+
+/*
+ * gl__top_checked(heap) -> rsi = top header or 0, rdx = its size
+ *   The top's header is checked (tag, FREE) before anyone carves it or
+ *   merges with it.  A damaged top is given up -- H_TOP = 0, GL_E_CORRUPT
+ *   recorded, the header left as it is for gl_heap_check to name -- and 0 is
+ *   returned.  rdi = heap.  Leaf.  Clobbers rax, rcx, rdx, rsi, r8.
+ */
+HIDDEN_ENTRY(gl__top_checked)
+        movq    H_TOP(%rdi), %rsi
+        testq   %rsi, %rsi
+        jz      1f
+        TAG_OK  %rdi, %rsi, (%rsi), %rax, %rcx
+        jnz     2f
+        btq     $HDR_FREE_BIT, (%rsi)
+        jnc     2f
+        HSIZE   (%rsi), %rdx
+        ret
+1:      xorl    %edx, %edx
+        ret
+2:      movq    $0, H_TOP(%rdi)
+        pushq   %rsi
+        .cfi_adjust_cfa_offset 8
+        movl    $GL_E_CORRUPT, %esi
+        call    gl__record_error
+        popq    %rsi
+        .cfi_adjust_cfa_offset -8
+        xorl    %esi, %esi
+        xorl    %edx, %edx
+        ret
+END(gl__top_checked)
 
 /*
  * gl__grow(heap) -> 0, or -1 when the OS refuses memory

@@ -81,7 +81,7 @@ HIDDEN_ENTRY(gl__walk_owned)
         jmp     .Lwk_visit
 .Lwk_block:
         movq    (%r14), %r15
-        TAG_OK  %rbx, %r14, %r15, %rax
+        TAG_OK  %rbx, %r14, %r15, %rax, %rcx
         jnz     .Lwk_corrupt
         HSIZE   %r15, %rcx
         cmpq    $MIN_BLOCK, %rcx
