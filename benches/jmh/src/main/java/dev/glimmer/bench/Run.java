@@ -40,7 +40,7 @@ public final class Run {
     private static final List<Mode> MODES = List.of(
             new Mode("smoke", 1, 1, 100, 1, 100),
             new Mode("quick", 1, 2, 500, 3, 500),
-            new Mode("bench", 1, 3, 1000, 5, 1000));
+            new Mode("bench", 2, 3, 1000, 4, 1000));
 
     private Run() {
     }
