@@ -100,8 +100,10 @@ public final class LifecycleRaceProbe {
             try {
                 int r = random.nextInt(100);
                 if (raw && r < 20) {
+                    // raw blocks are not touched: a raw address is dangling the moment another thread
+                    // closes the heap (only segments are protected by the JDK's scope checks)
                     long p = heap.malloc(random.nextLong(1, 3000));
-                    TestMemory.fill(p, 8, p);
+                    heap.usableSize(p);
                     heap.free(p);
                     count("raw malloc+free");
                 } else if (mine.isEmpty() || r < 60) {

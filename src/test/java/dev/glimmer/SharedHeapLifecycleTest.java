@@ -160,10 +160,38 @@ class SharedHeapLifecycleTest {
         }
     }
 
+    @Test
+    void blocksWaitsForTheCallInFlight() throws Exception {
+        try (GlimmerHeap heap = GlimmerHeap.ofShared()) {
+            long p = heap.malloc(100);
+            CountDownLatch inCall = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            Worker a = new Worker("in-flight", () -> heap.asOneCall(() -> {
+                inCall.countDown();
+                await(release);
+                GlimmerNative.heapFree(heap.handle(), p);
+            }));
+            a.start();
+            await(inCall);
+            AtomicReference<List<BlockInfo>> walked = new AtomicReference<>();
+            Worker walker = new Worker("walker", () -> walked.set(heap.blocks()));
+            walker.start();
+            assertTrue(walker.blocks(), "blocks() waits for the call in flight");
+            release.countDown();
+            a.join(60_000);
+            walker.join(60_000);
+            assertNull(walker.thrown.get());
+            assertTrue(walked.get().stream().noneMatch(b -> b.address() == p && b.state() == BlockInfo.State.USED),
+                    "the walk ran after the free in flight: " + walked.get());
+        }
+    }
+
     /**
      * blocks() walks the heap with many native calls; on a shared heap it is exclusive, so it
      * sees one consistent heap while other threads allocate and free: every segment is tiled
-     * exactly by its blocks, from the first block to the end fencepost.
+     * exactly by its blocks, from the first block to the end fencepost, and no two free blocks
+     * touch (a walk interleaved with a coalescing free could see a block and, after it, the
+     * header the coalescer just absorbed).
      */
     @Test
     void blocksSeesAConsistentHeapWhileOtherThreadsAllocateAndFree() throws Exception {
@@ -176,7 +204,7 @@ class SharedHeapLifecycleTest {
                     List<Long> mine = new ArrayList<>();
                     while (!stop.get()) {
                         if (mine.size() < 300 && (mine.isEmpty() || random.nextBoolean())) {
-                            mine.add(heap.malloc(random.nextLong(1, random.nextInt(20) == 0 ? 200_000 : 3000)));
+                            mine.add(heap.malloc(random.nextLong(1, random.nextInt(20) == 0 ? 200_000 : 20_000)));
                         } else {
                             heap.free(mine.remove(random.nextInt(mine.size())));
                         }
@@ -208,6 +236,7 @@ class SharedHeapLifecycleTest {
     /** Blocks of each segment, in walk order, cover it from the first block to the end fencepost. */
     private static void assertTiled(List<BlockInfo> blocks) {
         Map<Long, Long> next = new HashMap<>();
+        Map<Long, Boolean> previousFree = new HashMap<>();
         for (BlockInfo b : blocks) {
             if (b.state() == BlockInfo.State.LARGE) {
                 continue;
@@ -218,6 +247,11 @@ class SharedHeapLifecycleTest {
                 fail("walk is inconsistent: " + b + " where a block at 0x" + Long.toHexString(expected)
                         + " was expected");
             }
+            boolean free = b.state() == BlockInfo.State.FREE;
+            if (free && previousFree.getOrDefault(seg, false)) {
+                fail("walk is inconsistent: two free blocks touch at " + b);
+            }
+            previousFree.put(seg, free);
             next.put(seg, b.address() + b.size());
         }
         for (Map.Entry<Long, Long> e : next.entrySet()) {
