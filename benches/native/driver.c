@@ -31,6 +31,9 @@
  *   driver --pairs ALLOC N [keep]  (for callgrind) 1,000 warm-up pairs, then N
  *                               malloc(32)+free pairs (keep: with one other
  *                               block live); ALLOC may be "noop"
+ *   driver --row ROW ALLOC R    (for callgrind) one warm-up round of a row, then R
+ *                               rounds (a round: PAIR_ROUND pairs, one batch, or
+ *                               one pass over a trace)
  *   driver --list               available allocators, one per line
  *   driver --rows               the workload rows
  *   driver --peers              which peers are installed; the apt-get line
@@ -309,7 +312,7 @@ enum gen { G_CHURN, G_GROW };
 struct op { uint32_t slot, size; };
 
 /* a live block of a trace */
-struct live { unsigned char *p; uint32_t size; uint32_t tag; };
+struct live { unsigned char *p; uint32_t size; unsigned char tag; };
 
 struct workload {
     char id[32];                 /* e.g. "small-1000-random" */
@@ -323,6 +326,7 @@ struct workload {
     enum order order;            /* batch: order of the frees */
     int keep;                    /* pair: one other block kept live */
     enum gen gen;                /* trace: which generator */
+    uint32_t steps;              /* trace: steps of the generator (set from the mode) */
     int realloc_alloc;           /* trace: allocate with realloc(NULL, n), Lua style */
     int cold;                    /* also measured cold, in fresh processes */
     uint32_t budget_div;         /* budget / this = operations per measured run */
@@ -418,13 +422,15 @@ static void define_rows(void)
     w = add_row("churn", "churn", "churn: 10,000 live, 8..512 B + 2 % 4..64 KiB");
     w->kind = K_TRACE; w->gen = G_CHURN; w->n = 10000; w->lo = 8; w->hi = 512;
     w->big_permille = 20; w->big_lo = 4096; w->big_hi = 65536; w->cold = 1;
+    w->steps = mode->churn_steps;
 
     w = add_row("lua-alloc", "lua", "Lua style: realloc(NULL,n) 16..128 B, 1,000 live, free");
     w->kind = K_TRACE; w->gen = G_CHURN; w->n = 1000; w->lo = 16; w->hi = 128;
-    w->realloc_alloc = 1; w->cold = 1;
+    w->realloc_alloc = 1; w->cold = 1; w->steps = mode->lua_steps;
 
     w = add_row("lua-grow", "lua", "Lua style: 64 buffers grown by realloc x2, 16 B..64 KiB");
     w->kind = K_TRACE; w->gen = G_GROW; w->n = 64; w->lo = 16; w->hi = 65536; w->realloc_alloc = 1;
+    w->steps = mode->grow_steps;
 }
 
 static struct workload *find_row(const char *id)
@@ -538,9 +544,9 @@ static void prepare(struct workload *w)
         break;
     case K_TRACE:
         if (w->gen == G_CHURN)
-            gen_churn(w, &r, w->n == 10000 ? mode->churn_steps : mode->lua_steps);
+            gen_churn(w, &r, w->steps);
         else
-            gen_grow(w, &r, mode->grow_steps);
+            gen_grow(w, &r, w->steps);
         w->live = xmap(w->n * sizeof *w->live);
         w->ops_per_round = w->nops;
         break;
@@ -622,10 +628,15 @@ static _Noreturn __attribute__((cold, noinline))
 void fail_corrupt(const struct allocator *a, const struct workload *w, const unsigned char *p,
                   size_t n, unsigned char tag, uint64_t at)
 {
-    size_t bad = p[0] != tag ? 0 : n - 1;
-    for (size_t off = PAGE; off < n && bad != 0; off += PAGE)
-        if (p[off] != tag)
-            bad = off;
+    size_t bad = n - 1;                          /* the first checked byte that differs */
+    if (p[0] != tag)
+        bad = 0;
+    else
+        for (size_t off = PAGE; off < n; off += PAGE)
+            if (p[off] != tag) {
+                bad = off;
+                break;
+            }
     die("%s: block %p of %zu bytes changed while it was live (workload %s, operation %" PRIu64
         "): byte %zu is 0x%02x, expected 0x%02x", a->name, (const void *)p, n, w->id, at, bad,
         p[bad], tag);
@@ -735,8 +746,8 @@ uint64_t kernel_trace(const struct allocator *a, const struct workload *w, size_
         const uint32_t size = ops[k].size;
         const unsigned char tag = (unsigned char)(k + round * 0x55);
         if (size == 0) {                                          /* free */
-            if (__builtin_expect(!intact(s->p, s->size, (unsigned char)s->tag), 0))
-                fail_corrupt(a, w, s->p, s->size, (unsigned char)s->tag, k);
+            if (__builtin_expect(!intact(s->p, s->size, s->tag), 0))
+                fail_corrupt(a, w, s->p, s->size, s->tag, k);
             f(s->p);
             s->p = NULL;
             continue;
@@ -747,7 +758,7 @@ uint64_t kernel_trace(const struct allocator *a, const struct workload *w, size_
             if (__builtin_expect(p == NULL, 0))
                 fail_null(a, w, size, k);
         } else {                                                  /* resize: contents kept */
-            const unsigned char old_tag = (unsigned char)s->tag;
+            const unsigned char old_tag = s->tag;
             const uint32_t old = s->size;
             if (__builtin_expect(!intact(s->p, old, old_tag), 0))
                 fail_corrupt(a, w, s->p, old, old_tag, k);
@@ -1171,7 +1182,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: driver [--mode smoke|quick|bench] [--out DIR] [--only ROW,...] [--seed N]\n"
-            "       driver --pairs ALLOC N [keep] | --list | --rows | --peers\n");
+            "       driver --pairs ALLOC N [keep] | --row ROW ALLOC ROUNDS | --list | --rows | --peers\n");
     exit(2);
 }
 
@@ -1221,9 +1232,9 @@ int main(int argc, char **argv)
             printf("%-20s %s%s\n", rows[i].id, rows[i].label, rows[i].cold ? "  (also cold)" : "");
         return 0;
     }
-    /* --pairs runs under valgrind, where a re-executed process would escape
-     * the instrumentation: whoever runs it sets GLIBC_TUNABLES */
-    if (argc < 2 || strcmp(argv[1], "--pairs") != 0)
+    /* --pairs and --row run under valgrind, where a re-executed process would
+     * escape the instrumentation: whoever runs them sets GLIBC_TUNABLES */
+    if (argc < 2 || (strcmp(argv[1], "--pairs") != 0 && strcmp(argv[1], "--row") != 0))
         ensure_tls_tunable(argv);
 
     if (argc >= 2 && strcmp(argv[1], "--child") == 0) {
@@ -1261,6 +1272,20 @@ int main(int argc, char **argv)
             printf("to add the missing peers:  apt-get install -y%s\n", missing);
         else
             printf("all peers are installed\n");
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--row") == 0) {
+        if (argc < 5)
+            usage();
+        open_allocators(1, argv[3]);
+        struct workload *w = find_row(argv[2]);
+        struct allocator *a = find_allocator(argv[3]);
+        prepare(w);
+        run_row(a, w, 1);                                      /* warm-up: one round */
+        verify(a, w, 0);
+        run_row(a, w, strtoull(argv[4], NULL, 0));
+        verify(a, w, 0);
+        printf("%" PRIu64 "\n", w->ops_per_round);             /* operations per round */
         return 0;
     }
     if (argc >= 2 && strcmp(argv[1], "--pairs") == 0) {

@@ -22,9 +22,14 @@ Also writes, per allocator, the instructions per pair of each function
 (self cost), and for Glimmer the count of every instruction of its fast
 paths, disassembled with objdump: the profile that says what a pair costs.
 
+The same method (`driver --row ROW ALLOC R` for R = R1 and R2 rounds) gives
+the instructions per operation of a few batch rows, per allocator and per
+function: where the instructions go when the blocks outnumber the caches.
+
 Usage: instructions.py DRIVER OUTDIR [--mode smoke|quick|bench]
 Writes OUTDIR/instructions.csv, OUTDIR/instructions-functions.csv,
-OUTDIR/instructions-profile.txt; prints the table.
+OUTDIR/instructions-profile.txt, OUTDIR/instructions-rows.csv,
+OUTDIR/instructions-rows-functions.csv; prints the tables.
 """
 import csv
 import os
@@ -36,6 +41,9 @@ from collections import defaultdict
 
 TUNABLE = "glibc.rtld.optional_static_tls=65536"
 PAIRS = {"smoke": (10_000, 20_000), "quick": (100_000, 300_000), "bench": (200_000, 1_200_000)}
+# batch rows profiled, and the rounds (batches) of the two runs
+ROWS = ["small-1000-fifo", "small-1000-random", "mixed-1000-random"]
+ROUNDS = {"smoke": (2, 4), "quick": (10, 30), "bench": (20, 120)}
 # Glimmer's code whose every instruction is listed in the profile
 PROFILED = {"glimmer": ["owned_malloc", "gl_heap_malloc", "owned_free", "gl_heap_free"]}
 
@@ -109,19 +117,35 @@ def parse_callgrind(path):
     return total, self_cost, per_instr
 
 
-def run_callgrind(driver, alloc, pairs, keep, outdir):
-    out = os.path.join(outdir, f"{alloc}{'-keep' if keep else ''}-{pairs}.out")
+def run_callgrind(driver, name, args, outdir):
+    """callgrind on `driver args`; returns (parsed counts, the driver's stdout)"""
+    out = os.path.join(outdir, f"{name}.out")
     env = dict(os.environ)
     cur = env.get("GLIBC_TUNABLES", "")
     if "optional_static_tls" not in cur:
         env["GLIBC_TUNABLES"] = (cur + ":" if cur else "") + TUNABLE
-    cmd = ["valgrind", "--tool=callgrind", "--dump-instr=yes", f"--callgrind-out-file={out}",
-           driver, "--pairs", alloc, str(pairs)] + (["keep"] if keep else [])
+    cmd = ["valgrind", "--tool=callgrind", "--dump-instr=yes", f"--callgrind-out-file={out}", driver] + args
     p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.stderr.write(p.stderr)
         die(f"{' '.join(cmd)} failed (exit status {p.returncode})")
-    return parse_callgrind(out)
+    return parse_callgrind(out), p.stdout
+
+
+def pairs_run(driver, alloc, pairs, keep, outdir):
+    name = f"{alloc}{'-keep' if keep else ''}-{pairs}"
+    return run_callgrind(driver, name, ["--pairs", alloc, str(pairs)] + (["keep"] if keep else []), outdir)[0]
+
+
+def per_function(c1, c2, dn, minimum):
+    """{(object, function): self instructions per unit} from two parsed runs"""
+    (_, s1, _), (_, s2, _) = c1, c2
+    out = {}
+    for key in set(s1) | set(s2):
+        d = (s2.get(key, 0) - s1.get(key, 0)) / dn
+        if d >= minimum:
+            out[key] = d
+    return out
 
 
 # ---- disassembly of the profiled functions ---------------------------------------
@@ -159,6 +183,7 @@ def main():
         print("instructions: skipped: valgrind is not installed (apt-get install -y valgrind)")
         return 0
     n1, n2 = PAIRS[mode]
+    r1, r2 = ROUNDS[mode]
     cgdir = os.path.join(outdir, "callgrind")
     os.makedirs(cgdir, exist_ok=True)
 
@@ -168,12 +193,35 @@ def main():
     # (workload, allocator) -> (run N1, run N2); the no-op allocator only runs the plain
     # pair loop (its one static block cannot also be the kept block)
     runs = [("pair", "noop")] + [(wl, a) for a in allocs[1:] for wl in ("pair", "pair-keep")]
+    row_runs = [(row, a) for row in ROWS for a in allocs[1:]]
+    total = len(runs) + len(row_runs)
     counts = {}
     for k, (wl, a) in enumerate(runs, 1):
-        print(f"  [{k:2}/{len(runs)}] callgrind: {wl:<9} {a:<16} {n1:,} and {n2:,} pairs",
+        print(f"  [{k:2}/{total}] callgrind: {wl:<17} {a:<16} {n1:,} and {n2:,} pairs",
               file=sys.stderr, flush=True)
         keep = wl == "pair-keep"
-        counts[(wl, a)] = (run_callgrind(driver, a, n1, keep, cgdir), run_callgrind(driver, a, n2, keep, cgdir))
+        counts[(wl, a)] = (pairs_run(driver, a, n1, keep, cgdir), pairs_run(driver, a, n2, keep, cgdir))
+
+    # batch rows: instructions per operation, per allocator and per function
+    rrows, rfuncs = [], []
+    for k, (row, a) in enumerate(row_runs, len(runs) + 1):
+        print(f"  [{k:2}/{total}] callgrind: {row:<17} {a:<16} {r1} and {r2} batches",
+              file=sys.stderr, flush=True)
+        c1, out1 = run_callgrind(driver, f"{row}-{a}-{r1}", ["--row", row, a, str(r1)], cgdir)
+        c2, _ = run_callgrind(driver, f"{row}-{a}-{r2}", ["--row", row, a, str(r2)], cgdir)
+        dn_ops = (r2 - r1) * int(out1.split()[0])
+        rrows.append({"row": row, "allocator": a, "ir_per_op": round((c2[0] - c1[0]) / dn_ops, 2),
+                      "rounds1": r1, "rounds2": r2})
+        for key, v in sorted(per_function(c1, c2, dn_ops, 0.05).items(), key=lambda kv: -kv[1]):
+            rfuncs.append({"row": row, "allocator": a, "object": short(key[0]), "function": key[1],
+                           "ir_per_op": round(v, 2)})
+    for name, rows_out, fields in (("instructions-rows.csv", rrows, ["row", "allocator", "ir_per_op", "rounds1", "rounds2"]),
+                                   ("instructions-rows-functions.csv", rfuncs,
+                                    ["row", "allocator", "object", "function", "ir_per_op"])):
+        with open(os.path.join(outdir, name), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows_out)
 
     dn = n2 - n1
     loop = (counts[("pair", "noop")][1][0] - counts[("pair", "noop")][0][0]) / dn
@@ -192,12 +240,9 @@ def main():
     # per function: self instructions per pair (functions above 0.05 per pair)
     frows = []
     for wl, a in runs:
-        (_, s1, _), (_, s2, _) = counts[(wl, a)]
-        for key in set(s1) | set(s2):
-            d = (s2.get(key, 0) - s1.get(key, 0)) / dn
-            if d >= 0.05:
-                frows.append({"workload": wl, "allocator": a, "object": short(key[0]),
-                              "function": key[1], "ir_per_pair": round(d, 2)})
+        for key, d in per_function(counts[(wl, a)][0], counts[(wl, a)][1], dn, 0.05).items():
+            frows.append({"workload": wl, "allocator": a, "object": short(key[0]),
+                          "function": key[1], "ir_per_pair": round(d, 2)})
     frows.sort(key=lambda r: (runs.index((r["workload"], r["allocator"])), -r["ir_per_pair"]))
     with open(os.path.join(outdir, "instructions-functions.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["workload", "allocator", "object", "function", "ir_per_pair"])
@@ -237,6 +282,11 @@ def main():
         print(f"{a:<16} {p['ir_per_pair']:>12.1f} {p['allocator_ir']:>14.1f} "
               f"{k['ir_per_pair']:>14.1f} {k['allocator_ir']:>14.1f}")
     print(f"(the driver loop: {loop:.1f} instructions, measured with a no-op malloc/free: lea+ret, ret)")
+    print("\ninstructions per operation (malloc or free), driver included, on batch rows")
+    print(f"{'allocator':<16} " + " ".join(f"{row:>18}" for row in ROWS))
+    by_row = {(r["row"], r["allocator"]): r["ir_per_op"] for r in rrows}
+    for a in allocs[1:]:
+        print(f"{a:<16} " + " ".join(f"{by_row[(row, a)]:>18.1f}" for row in ROWS))
     return 0
 
 

@@ -107,6 +107,8 @@ class Run:
         self.footprint = read_csv(os.path.join(res, "footprint.csv")) or []
         self.instr = read_csv(os.path.join(res, "instructions.csv"))
         self.functions = read_csv(os.path.join(res, "instructions-functions.csv")) or []
+        self.row_instr = read_csv(os.path.join(res, "instructions-rows.csv")) or []
+        self.row_functions = read_csv(os.path.join(res, "instructions-rows-functions.csv")) or []
         prof = os.path.join(res, "instructions-profile.txt")
         self.profile = open(prof).read() if os.path.exists(prof) else ""
         jmh = os.path.join(res, "jmh.json")
@@ -581,6 +583,7 @@ def limits(run):
            f"(`owned_malloc`/`owned_free`: move the argument, load the heap, jump) "
            f"{per.get('owned_malloc', 0) + per.get('owned_free', 0):.0f}."]
     fast = per.get("gl_heap_malloc", 0) + per.get("gl_heap_free", 0)
+    batch = batch_limits(run)
     if fast:
         out.append(f"Glimmer's two fast paths take {fast:.0f} instructions "
                    f"(`gl_heap_malloc` {per.get('gl_heap_malloc', 0):.0f}, `gl_heap_free` "
@@ -590,6 +593,24 @@ def limits(run):
         out.append(f"With the loop and the adapter alone at {loop + per.get('owned_malloc', 0) + per.get('owned_free', 0):.0f}, "
                    f"the {IR_TARGET}-instruction target leaves {IR_TARGET - loop - per.get('owned_malloc', 0) - per.get('owned_free', 0):.0f} "
                    "for both fast paths together.")
+    return out + batch
+
+
+def batch_limits(run):
+    """Sentences about the batch rows' instructions per operation, from callgrind."""
+    out = []
+    by = {(r["row"], r["allocator"]): float(r["ir_per_op"]) for r in run.row_instr}
+    for row in dict.fromkeys(r["row"] for r in run.row_instr):
+        g = by.get((row, "glimmer"))
+        peers = [(by[(row, a)], a) for a in PEERS if (row, a) in by]
+        if g is None or not peers:
+            continue
+        best, peer = min(peers)
+        funcs = sorted(((float(f["ir_per_op"]), f["function"]) for f in run.row_functions
+                        if f["row"] == row and f["allocator"] == "glimmer"), reverse=True)[:4]
+        out.append(f"On the row *{run.label.get(row, row)}* Glimmer executes {g:.0f} instructions per operation "
+                   f"(malloc or free, driver included) against {peer}'s {best:.0f}; the most are in "
+                   + ", ".join(f"`{fn}` {v:.0f}" for v, fn in funcs) + ".")
     return out
 
 
@@ -632,7 +653,11 @@ def markdown(run, made, wsl):
     notes = limits(run)
     if notes:
         L.append("")
-        L.append("**What limits the pair (callgrind):** " + " ".join(notes))
+        L.append("**What limits Glimmer (callgrind).** " + " ".join(n for n in notes if not n.startswith("On the row")))
+        batch = [n for n in notes if n.startswith("On the row")]
+        if batch:
+            L.append("")
+            L.extend(f"- {n}" for n in batch)
     L.append("")
     L.append("## Native driver: steady state")
     L.append("")
@@ -699,6 +724,34 @@ def markdown(run, made, wsl):
         L.append("Per function (self instructions per pair, plain pair loop, functions above 0.5):")
         L.append("")
         L.append(functions_table(run))
+        if run.row_instr:
+            rows = list(dict.fromkeys(r["row"] for r in run.row_instr))
+            by = {(r["row"], r["allocator"]): float(r["ir_per_op"]) for r in run.row_instr}
+            allocs = [a for a in NATIVE_ORDER if any((row, a) in by for row in rows)]
+            r0 = run.row_instr[0]
+            L.append("")
+            L.append(f"Batch rows, where the blocks outnumber the recently-freed caches: instructions per "
+                     f"operation (a malloc or a free), driver included, by the same method "
+                     f"({int(r0['rounds1'])} and {int(r0['rounds2'])} batches). Fewest in bold.")
+            L.append("")
+            L.append("| allocator | " + " | ".join(run.label.get(row, row) for row in rows) + " |")
+            L.append("|---|" + "---|" * len(rows))
+            for a in allocs:
+                cells = []
+                for row in rows:
+                    v = by.get((row, a))
+                    best = min(by[(row, b)] for b in allocs if (row, b) in by)
+                    cells.append("-" if v is None else (f"**{v:.1f}**" if v == best else f"{v:.1f}"))
+                L.append(f"| {LABEL[a]} | " + " | ".join(cells) + " |")
+            L.append("")
+            L.append("Glimmer on those rows, per function (self instructions per operation, above 0.5):")
+            L.append("")
+            L.append("| row | function (object) | instructions per operation |")
+            L.append("|---|---|---|")
+            for f in run.row_functions:
+                if f["allocator"] == "glimmer" and float(f["ir_per_op"]) >= 0.5:
+                    L.append(f"| {run.label.get(f['row'], f['row'])} | `{f['function']}` ({f['object']}) | "
+                             f"{float(f['ir_per_op']):.2f} |")
         if run.profile:
             L.append("")
             L.append("Glimmer's fast paths, every instruction with its count per pair:")
