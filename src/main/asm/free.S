@@ -35,8 +35,8 @@ ENTRY(gl_heap_free)
         movq    -8(%rsi), %rdx                  /* header */
         movq    %rdx, %rax
         shrq    $HDR_CLASS_SHIFT, %rax          /* class, or huge if flagged */
-        xorw    %si, %dx                        /* tag ^ pointer ^ size/16 ... */
-        xorw    %ax, %dx
+        xorw    %si, %dx                        /* (tag ^ pointer) + size/16 ... */
+        addw    %ax, %dx
         cmpw    H_KEY(%rdi), %dx                /* ... must be the key */
         jne     gl__free_slow
         cmpq    $SMALL_MAX_CLASS, %rax

@@ -12,9 +12,12 @@
  *  |LARGE |CACHED |FREE |FENCE|  block size (multiple of 16)  << 16  |PREV_FREE|  tag  |
  *  +------+-------+-----+-----+------------------+-------+-----------+--------+
  *
- *   tag        = (user pointer XOR heap key XOR size/16) & 0xffff, the user
- *                pointer being header address + 8: a keyed check of both the
- *                address and the size.  It sits in the lowest
+ *   tag        = ((key - size/16) XOR user pointer) & 0xffff, the user
+ *                pointer being header address + 8; checked as
+ *                ((tag XOR pointer) + size/16) == key (mod 2^16): a keyed,
+ *                non-linear check of both the address and the size (a header
+ *                with every bit inverted cannot pass: the key is odd and
+ *                never 0x7fff or 0xffff mod 2^16).  It sits in the lowest
  *                bytes, which a forward overflow from the block before hits first,
  *                so any overflow that reaches the size also breaks the tag.
  *   size       = whole block, header included; in bits 20..59 as (size << 16).
@@ -351,9 +354,9 @@ name:                           \
         movq    \w, \tmp2
         shrq    $HDR_CLASS_SHIFT, \tmp2        /* size / 16 in the low bits */
         leaq    8(\addr), \tmp
-        xorq    \w, \tmp
-        xorq    \tmp2, \tmp
-        xorq    H_KEY(\heap), \tmp
+        xorq    \w, \tmp                    /* tag ^ user pointer */
+        addq    \tmp2, \tmp                 /* + size/16 */
+        subq    H_KEY(\heap), \tmp          /* == key (mod 2^16)? */
         testq   $HDR_TAG_MASK, \tmp
 .endm
 
@@ -380,11 +383,12 @@ name:                           \
 /* dst = header word for a block at addr of size (flags left clear);
  * tmp is clobbered; heap holds the (owned) heap. */
 .macro MKHDR heap, addr, size, dst, tmp
-        movq    \size, \tmp
-        shrq    $4, \tmp                     /* the tag covers the size ... */
+        movq    H_KEY(\heap), \tmp
+        movq    \size, \dst
+        shrq    $4, \dst
+        subq    \dst, \tmp                  /* key - size/16 ... */
         leaq    8(\addr), \dst
-        xorq    \dst, \tmp                  /* ... and the user pointer */
-        xorq    H_KEY(\heap), \tmp
+        xorq    \dst, \tmp                  /* ... ^ user pointer */
         andq    $HDR_TAG_MASK, \tmp
         movq    \size, \dst
         shlq    $HDR_SIZE_SHIFT, \dst

@@ -70,7 +70,7 @@ gl__init_owned:
         .cfi_adjust_cfa_offset 8
         movq    %rdi, %rbx
         movq    %rsi, %r12
-        call    gl__os_random
+        call    gl__new_tag_key
         movq    %rax, H_KEY(%rbx)
         call    gl__os_random
         movq    %rax, H_SECRET(%rbx)
@@ -296,7 +296,7 @@ gl__reset_owned:
         jmp     4b
 5:      /* New keys as well: a header the walk could not reach (a damaged
          * heap) fails its tag but for one chance in 65536. */
-        call    gl__os_random
+        call    gl__new_tag_key
         movq    %rax, H_KEY(%rbx)
         call    gl__os_random
         movq    %rax, H_LINK_KEY(%rbx)

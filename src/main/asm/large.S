@@ -47,9 +47,12 @@ HIDDEN_ENTRY(gl__large_alloc)
         call    gl__set_insert
         testq   %rax, %rax
         jnz     .Llarge_unmap
+        /* remembered addresses this mapping now covers are live memory again */
         xorl    %ecx, %ecx
-4:      cmpq    %r15, H_LARGE_GONE(%rbx,%rcx,8)
-        jne     5f
+4:      movq    H_LARGE_GONE(%rbx,%rcx,8), %rax
+        subq    %r14, %rax
+        cmpq    %r12, %rax                      /* inside [base, base + length)? */
+        jae     5f
         movq    $0, H_LARGE_GONE(%rbx,%rcx,8)
 5:      incl    %ecx
         cmpl    $LARGE_GONE_SLOTS, %ecx

@@ -216,6 +216,22 @@ HIDDEN_ENTRY(gl__os_random)
 END(gl__os_random)
 
 /*
+ * gl__new_tag_key() -> a random header-tag key
+ *   Odd (so a zeroed header, whose pointer is even, never passes) and never
+ *   0x7fff or 0xffff in its low 16 bits (so a header with every bit inverted
+ *   never passes).  Clobbers rcx, rdx, rsi, rdi, r8-r11.
+ */
+HIDDEN_ENTRY(gl__new_tag_key)
+        call    gl__os_random                   /* odd */
+        movl    %eax, %ecx
+        andl    $0x7fff, %ecx
+        cmpl    $0x7fff, %ecx
+        jne     1f
+        xorl    $2, %eax
+1:      ret
+END(gl__new_tag_key)
+
+/*
  * gl__os_yield()
  *   sched_yield, for a spinlock that has spun long enough.  Clobbers rcx, r11.
  */
