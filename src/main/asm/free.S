@@ -420,14 +420,19 @@ HIDDEN_ENTRY(gl__free_block)
         /* the predecessor, if PREV_FREE says it is free: validate, don't touch */
         testq   $HDR_PREV_FREE, %r15
         jz      .Lfb_next
-        /* the top has no footer: is the predecessor the top? */
-        movq    %rbx, %rdi
-        call    gl__top_checked
+        /* the top has no footer: is the predecessor the top?  (Its header is
+         * ours to read; it is checked only when it is the one.) */
+        movq    H_TOP(%rbx), %rsi
         testq   %rsi, %rsi
         jz      .Lfb_footer
+        HSIZE   (%rsi), %rdx
         leaq    (%rsi,%rdx), %rax
         cmpq    %r12, %rax
         jne     .Lfb_footer
+        movq    %rbx, %rdi
+        call    gl__top_checked
+        testq   %rsi, %rsi
+        jz      .Lfb_corrupt                    /* a damaged top: leave the block in use */
         movq    %rsi, FB_PREV(%rsp)
         movq    %rdx, FB_PREV_SIZE(%rsp)
         movq    $1, FB_PREV_TOP(%rsp)
