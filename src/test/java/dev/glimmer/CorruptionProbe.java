@@ -5,6 +5,7 @@ import static dev.glimmer.internal.GlimmerNative.GL_E_CORRUPT;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -69,6 +70,7 @@ public final class CorruptionProbe {
             case "overflow-top-malloc", "overflow4-top-malloc" -> overflowTop(heap, random, true);
             case "overflow-fence", "overflow4-fence" -> overflowFence(heap, random);
             case "stray-size" -> straySize(heap, random);
+            case "forged-interior" -> forgedInterior(random);
             case "uaf-footer" -> uafFooter(heap, random);
             case "uaf-links-live" -> uafLinks(heap, random, "live");
             case "uaf-links-copy" -> uafLinks(heap, random, "copy");
@@ -252,6 +254,75 @@ public final class CorruptionProbe {
         ALL.set(JAVA_LONG, hit, header);
         LIVE.remove(b);
         churn(heap, random, 20_000);
+    }
+
+    /** The words of {@code forged-interior}: flags and size of a header at p + 8, for pointer p + 16. */
+    static final String[] FORGED = {"LARGE", "FENCE", "FREE", "CACHED", "a reserved bit", "size 16", "a huge size",
+        "in use, 48 bytes, its end is user data", "in use, ending exactly at the next real header"};
+
+    /**
+     * Live data of p that passes the tag check at p + 8 — as one random word in 65536 does —
+     * with each of {@link #FORGED}'s flags and sizes, on every kind of heap: free(p + 16) is an
+     * interior pointer's free. Each word on a fresh heap (the default heap: until one is
+     * accepted, since an accepted one leaves a phantom block behind); prints
+     * {@code <kind> <word>: <status>}, then churns the heap looking for overlaps (a phantom block
+     * freed inside p would be handed out again) and reports whether p is still live.
+     */
+    private static void forgedInterior(SplittableRandom random) {
+        boolean defaultHeapHarmed = false;
+        for (String kind : new String[] {"confined", "confined-nocache", "shared", "default"}) {
+            for (int i = 0; i < FORGED.length; i++) {
+                if (kind.equals("default") && defaultHeapHarmed) {
+                    say(kind + " " + FORGED[i] + ": skipped (the default heap accepted an earlier word)");
+                    continue;
+                }
+                GlimmerHeap heap = switch (kind) {
+                    case "confined" -> GlimmerHeap.ofConfined();
+                    case "confined-nocache" -> GlimmerHeap.builder().disableCache().build();
+                    case "shared" -> GlimmerHeap.ofShared();
+                    default -> Glimmer.defaultHeap();
+                };
+                LIVE.clear();
+                FORBIDDEN.clear();
+                overlap = "none";
+                long p = live(heap, heap.malloc(200), 650);
+                long next = live(heap, heap.malloc(64), 651);
+                requireAdjacent(heap, p, next);
+                long other = live(heap, heap.malloc(100), 652);
+                if (!TestMemory.tagFormulaHolds(p, next, other)) {
+                    say("tag formula changed");
+                    return;
+                }
+                long key = TestMemory.tagKey(p);
+                long q = p + 16;
+                long[] words = {1L << 63 | 64L << 16, 1L << 60 | 64L << 16, 1L << 61 | 64L << 16,
+                    1L << 62 | 64L << 16, 1L << 17 | 64L << 16, 16L << 16, 1L << 40, 48L << 16, (next - q) << 16};
+                long old = ALL.get(JAVA_LONG, q - 8);
+                ALL.set(JAVA_LONG, q - 8, TestMemory.withTag(key, q, words[i]));
+                LIVE.get(p)[0] = 8;               // the pattern now covers only p's first word...
+                FORBIDDEN.put(p, 200L);           // ... but no block may be handed out inside p
+                int status = dev.glimmer.internal.GlimmerNative.heapFree(heap.handle(), q);
+                say(kind + " " + FORGED[i] + ": " + Failures.statusName(status));
+                if (status == 0) {
+                    say(kind + " " + FORGED[i] + ": p still live: " + (heap.usableSize(p) >= 200));
+                    defaultHeapHarmed |= heap.isDefault();
+                    churn(heap, random, 2_000);   // what the phantom block does to p and its neighbours
+                } else {
+                    ALL.set(JAVA_LONG, q - 8, old);
+                }
+                for (long b : new ArrayList<>(LIVE.keySet())) {
+                    try {
+                        heap.free(b);
+                    } catch (GlimmerException e) {
+                        // the phantom's consequences: reported above
+                    }
+                }
+                LIVE.clear();
+                if (!heap.isDefault()) {
+                    heap.close();
+                }
+            }
+        }
     }
 
     /** A write after free over a free block's footer, then the block after it is freed. */

@@ -110,7 +110,7 @@ class FalsePositiveTest {
         long header = ALL.get(JAVA_LONG, p - 8);
         long before = ALL.get(JAVA_LONG, p - 16);
         long next = usable < MiB ? ALL.get(JAVA_LONG, p + usable) : header;   // the next header (not for large blocks)
-        long key16 = (header ^ p) & 0xffff;                                    // the tag: (user pointer ^ key) & 0xffff
+        long key16 = TestMemory.tagKey(p);
         long size = usable + 8;
         for (long off = 0; off + 8 <= usable; off += 8) {
             long w = switch (pattern) {
@@ -120,7 +120,7 @@ class FalsePositiveTest {
                 case NEXT_HEADER -> next;
                 case FORGED_FREE_HEADERS -> (off & 8) == 0
                         ? 0L
-                        : (1L << 61) | (32L << 16) | ((p + off + 8) ^ key16) & 0xffff; // FREE, 32 bytes, tag of that slot
+                        : TestMemory.withTag(key16, p + off + 8, (1L << 61) | (32L << 16)); // FREE, 32 bytes, valid tag
                 case FOOTERS -> size;
                 case LINKS -> links[(int) (off >> 3) & 1];
             };

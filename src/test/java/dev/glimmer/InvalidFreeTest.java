@@ -94,6 +94,36 @@ class InvalidFreeTest {
         }
     }
 
+    /**
+     * Interior pointers whose preceding word is live data that passes the header's tag check —
+     * as one random word in 65536 does — with flags or a size that make no block (LARGE, FENCE,
+     * FREE or CACHED set, a reserved bit, a size below the minimum or beyond the segment, a
+     * size whose end is user data), and finally with exactly the size that ends at the real
+     * next header (a complete plausible block). The pointer is an interior pointer of a live
+     * block: not ours — and above all not a block to free, which would release a phantom block
+     * in the middle of the live one. On every kind of heap, in a child JVM
+     * ({@link CorruptionProbe}, scenario forged-interior), since an accepted free corrupts the
+     * heap. White-box: the tag formula of gl_layout.h (checked against real blocks first).
+     */
+    @org.junit.jupiter.api.Test
+    void interiorPointersBehindDataThatPassesTheTagCheckAreNotOurs() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(CorruptionProbe.class, "forged-interior");
+        if (r.exitCode() != 0 || !r.output().contains("survived")) {
+            fail("the JVM did not survive: " + r.describe());
+        }
+        List<String> lines = r.cleanOutput().lines().toList();
+        org.junit.jupiter.api.Assumptions.assumeFalse(lines.contains("tag formula changed"), r.describe());
+        List<String> expected = new ArrayList<>();
+        for (String kind : List.of("confined", "confined-nocache", "shared", "default")) {
+            for (String word : CorruptionProbe.FORGED) {
+                expected.add(kind + " " + word + ": GL_E_NOT_OURS");
+            }
+        }
+        List<String> got = lines.stream().filter(l -> l.contains(": GL_") || l.contains(": skipped")).toList();
+        assertEquals(String.join("\n", expected), String.join("\n", got),
+                "free(p + 16) behind live data that passes the tag check:\n" + r.cleanOutput());
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("dev.glimmer.HeapDriver#all")
     void segmentHeadersFencepostsAndTheHeapStructAreNotOurs(HeapDriver.Factory f) {

@@ -162,6 +162,44 @@ final class TestMemory {
         }
     }
 
+    // ---- header tags (white-box: the formula of src/main/asm/gl_layout.h) -----------------
+
+    /*
+     * A header word w in front of user pointer p carries a valid tag when
+     * ((p ^ w) + (w >>> 20) - key) & 0xffff == 0, key being the heap's secret: what free checks
+     * first. Tests that need data which passes that check by construction (as random data does
+     * once in 65536 words) learn the key's low 16 bits from a real block's header, and check the
+     * formula against other real blocks first (tagFormulaHolds): if it changed, they skip.
+     */
+
+    /** The low 16 bits of the tag key, learned from the header of the live block at {@code p}. */
+    static long tagKey(long p) {
+        long w = ALL.get(JAVA_LONG, p - 8);
+        return ((w ^ p) + (w >>> 20)) & 0xffff;
+    }
+
+    /** Whether every live block given yields the same key: the formula above is the heap's. */
+    static boolean tagFormulaHolds(long... livePointers) {
+        long key = tagKey(livePointers[0]);
+        for (long p : livePointers) {
+            if (tagKey(p) != key) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether the word w, in front of pointer p, passes the tag check of a heap with {@code key}. */
+    static boolean tagValid(long key, long p, long w) {
+        return (((p ^ w) + (w >>> 20) - key) & 0xffff) == 0;
+    }
+
+    /** The word w with its tag bits set so that, in front of pointer p, it passes the tag check. */
+    static long withTag(long key, long p, long w) {
+        w &= ~0xffffL;
+        return w | (((key - (w >>> 20)) ^ p) & 0xffff);
+    }
+
     // ---- seeds --------------------------------------------------------------------------
 
     /** The seed of a randomized test: -Dglimmer.seed, else a fresh random one. */
