@@ -279,7 +279,7 @@ class SharedHeapLifecycleTest {
     @ParameterizedTest(name = "{0} threads")
     @ValueSource(ints = {2, 4})
     void resettingASharedHeapUnderFullUseNeverCrashes(int threads) throws Exception {
-        ChildJvm.Result r = ChildJvm.run(LifecycleRaceProbe.class, "reset", "500", Integer.toString(threads),
+        ChildJvm.Result r = ChildJvm.run(LifecycleRaceProbe.class, "reset", "300", Integer.toString(threads),
                 Long.toString(TestMemory.seed()));
         assertEquals(0, r.exitCode(), r.describe());
         String out = r.cleanOutput();
