@@ -150,8 +150,8 @@ class MetadataIntegrityTest {
     /**
      * A stray write into a header's size bits (the tag bytes untouched) that makes a block
      * appear to span its live successor exactly: freeing it must not free the successor too.
-     * glimmer.h's tag covers the address only; the issue asks for check bits over the size as
-     * well ("a keyed hash of size and address"), which would catch this.
+     * This needs check bits over the size as well as the address ("a keyed hash of size and
+     * address", as the issue puts it); a tag over the address alone lets it through.
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"stray-size"})
