@@ -245,7 +245,7 @@ def targets(run):
             g = run.get("steady", row, "glimmer")
             b, peer = run.best_peer("steady", row)
             out.append((f"{what} >= {PAIR_MARGIN}x the best peer",
-                        f"{r:.2f}x ({fmt(g)} vs {peer} {fmt(b)} Mops/s)", r >= PAIR_MARGIN))
+                        f"{rx(r, PAIR_MARGIN)}x ({fmt(g)} vs {peer} {fmt(b)} Mops/s)", r >= PAIR_MARGIN))
     # instructions
     if run.instr:
         for r in run.instr:
@@ -266,7 +266,7 @@ def targets(run):
             lo, hi = f"{fam}-100-{order}", f"{fam}-100000-{order}"
             a, b = run.get("steady", lo, "glimmer"), run.get("steady", hi, "glimmer")
             if a and b:
-                parts.append(f"{fam} {order} {b / a:.2f}")
+                parts.append(f"{fam} {order} {rx(b / a, SCALING)}")
                 ok &= b / a >= SCALING
     if parts:
         out.append((f"flat scaling: Mops/s at N=100,000 >= {SCALING}x Mops/s at N=100 (Glimmer)",
@@ -286,16 +286,21 @@ def targets(run):
         fl, gc, un = js.get(("pair", "floor")), js.get(("pair", "glibc")), js.get(("pair", "unsafe"))
         if fl:
             out.append((f"Java: GlimmerHeap malloc+free <= {JAVA_FLOOR}x two bare critical downcalls",
-                        f"{g[0] / fl[0]:.2f}x ({g[0]:.2f} vs {fl[0]:.2f} ns)", g[0] / fl[0] <= JAVA_FLOOR))
+                        f"{rx(g[0] / fl[0], JAVA_FLOOR)}x ({g[0]:.2f} vs {fl[0]:.2f} ns)", g[0] / fl[0] <= JAVA_FLOOR))
         if gc:
             out.append((f"Java: GlimmerHeap >= {JAVA_GLIBC}x faster than glibc through the same binding",
-                        f"{gc[0] / g[0]:.2f}x ({g[0]:.2f} vs {gc[0]:.2f} ns)", gc[0] / g[0] >= JAVA_GLIBC))
+                        f"{rx(gc[0] / g[0], JAVA_GLIBC)}x ({g[0]:.2f} vs {gc[0]:.2f} ns)", gc[0] / g[0] >= JAVA_GLIBC))
         if un:
             out.append((f"Java: GlimmerHeap >= {JAVA_UNSAFE}x faster than Unsafe",
-                        f"{un[0] / g[0]:.2f}x ({g[0]:.2f} vs {un[0]:.2f} ns)", un[0] / g[0] >= JAVA_UNSAFE))
+                        f"{rx(un[0] / g[0], JAVA_UNSAFE)}x ({g[0]:.2f} vs {un[0]:.2f} ns)", un[0] / g[0] >= JAVA_UNSAFE))
     elif run.jmh is None:
         out.append(("Java targets", "not measured (JMH did not run)", None))
     return out
+
+
+def rx(x, threshold):
+    """a ratio for the targets: 2 decimals, 3 when 2 would round onto the threshold"""
+    return f"{x:.3f}" if round(x, 2) == threshold and x != threshold else f"{x:.2f}"
 
 
 def holds(h):
@@ -451,7 +456,7 @@ def plots(run, pngdir, required):
 
     def save(fig, name):
         path = os.path.join(pngdir, name)
-        fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(path, dpi=100, bbox_inches="tight", metadata={"Software": None})
         plt.close(fig)
         made.append(name)
 
@@ -498,18 +503,24 @@ def plots(run, pngdir, required):
 
     # 3. churn footprint / peak live
     if run.footprint:
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        names, vals, cols = [], [], []
+        fig, ax = plt.subplots(figsize=(10, 4.5))
+        names, vals, cols, hatches = [], [], [], []
         for f in run.footprint:
             live = int(f["peak_live_bytes"])
-            names.append(LABEL[f["allocator"]] + "\n(RSS)")
+            short = SHORT.get(f["allocator"], LABEL[f["allocator"]])
+            names.append(short + "\nRSS")
             vals.append(int(f["rss_peak_bytes"]) / live)
             cols.append(COLORS[f["allocator"]])
+            hatches.append(None)
             if int(f["glimmer_mapped_peak_bytes"]):
-                names.append(LABEL[f["allocator"]] + "\n(mapped)")
+                names.append(short + "\nmapped")
                 vals.append(int(f["glimmer_mapped_peak_bytes"]) / live)
                 cols.append(COLORS[f["allocator"]])
-        ax.bar(names, vals, color=cols)
+                hatches.append("//")
+        for x, (v, c, h) in enumerate(zip(vals, cols, hatches)):
+            ax.bar(x, v, color=c, hatch=h)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names)
         ax.axhline(FOOTPRINT, color="black", linestyle="--", linewidth=1, label=f"target {FOOTPRINT}")
         ax.axhline(1.0, color="gray", linewidth=0.8)
         for x, v in enumerate(vals):
@@ -744,14 +755,20 @@ def markdown(run, made, wsl):
                     cells.append("-" if v is None else (f"**{v:.1f}**" if v == best else f"{v:.1f}"))
                 L.append(f"| {LABEL[a]} | " + " | ".join(cells) + " |")
             L.append("")
-            L.append("Glimmer on those rows, per function (self instructions per operation, above 0.5):")
+            L.append("Glimmer on those rows, per function: self instructions per operation (functions above "
+                     "0.5 on some row; the columns are the rows above, in order):")
             L.append("")
-            L.append("| row | function (object) | instructions per operation |")
-            L.append("|---|---|---|")
+            per = {}
             for f in run.row_functions:
-                if f["allocator"] == "glimmer" and float(f["ir_per_op"]) >= 0.5:
-                    L.append(f"| {run.label.get(f['row'], f['row'])} | `{f['function']}` ({f['object']}) | "
-                             f"{float(f['ir_per_op']):.2f} |")
+                if f["allocator"] == "glimmer":
+                    per.setdefault((f["function"], f["object"]), {})[f["row"]] = float(f["ir_per_op"])
+            shown = sorted((k for k, v in per.items() if max(v.values()) >= 0.5),
+                           key=lambda k: -per[k].get(rows[0], 0))
+            L.append("| function (object) | " + " | ".join(f"row {i + 1}" for i in range(len(rows))) + " |")
+            L.append("|---|" + "---|" * len(rows))
+            for fn, obj in shown:
+                L.append(f"| `{fn}` ({obj}) | " + " | ".join(
+                    f"{per[(fn, obj)][row]:.2f}" if row in per[(fn, obj)] else "-" for row in rows) + " |")
         if run.profile:
             L.append("")
             L.append("Glimmer's fast paths, every instruction with its count per pair:")
