@@ -4,6 +4,9 @@
 #   make test         native checks (C contract against target/native), then the whole Maven test suite
 #   make run          build, then run the side-by-side tool (ARGS="..." passes arguments)
 #   make native       only the plain shared library: target/native/libglimmer.so (no JDK needed)
+#   make bench        the side-by-side benchmarks (benches/): regenerates docs/performance.md
+#   make bench-quick  the same at small counts, prints the main table (report in benches/out)
+#   make bench-smoke  tiny counts end to end (CI keeps the benchmarks working; not a timing)
 #   make clean        remove target/
 #
 # Options:  SEED=123 OPS=1000000   seed / operation count of the randomized tests
@@ -59,10 +62,10 @@ NATIVE_OUT  := $(CURDIR)/target/native
 CONTRACT    := $(NATIVE_OUT)/contract
 CONTRACT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread
 
-.PHONY: build test test-native test-java run native clean jdk help
+.PHONY: build test test-native test-java run native clean jdk help bench bench-quick bench-smoke
 
 help:
-	@sed -n '3,14p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,17p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 # ---- JDK check: every target that runs Maven or java depends on it -----------
 jdk:
@@ -116,7 +119,15 @@ run: build
 native:
 	$(MAKE) -C src/main/asm OUT=$(NATIVE_OUT) OBJDIR=$(NATIVE_OUT)/obj
 
-# (bench: later)
+# ---- benchmarks: benches/Makefile does the work on the classes `build` made ------
+bench: build
+	$(MAKE) -C benches bench
+
+bench-quick: build
+	$(MAKE) -C benches quick
+
+bench-smoke: build
+	$(MAKE) -C benches smoke
 
 clean:
 	rm -rf target
