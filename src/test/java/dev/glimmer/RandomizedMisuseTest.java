@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
  *   <li>{@code glimmer.misuse.seconds}: run for this long instead (hours are fine: it prints
  *       progress every minute);</li>
  *   <li>{@code glimmer.misuse.episode}: operations between corrupting episodes (default 50,000);</li>
- *   <li>{@code glimmer.misuse.resetStale=true}: also inject frees of pointers from before a reset
- *       (off by default: detected only with probability 1 - 2^-16 today, see DoubleFreeTest);</li>
+ *   <li>{@code glimmer.misuse.resetStale=false}: no frees of pointers from before a reset
+ *       (on by default);</li>
  *   <li>{@code glimmer.seed}: the seed (printed, and in every failure message).</li>
  * </ul>
  * The same runs without Maven: {@code java --enable-native-access=ALL-UNNAMED -cp <test class
@@ -39,8 +39,8 @@ class RandomizedMisuseTest {
             args.addAll(List.of("--ops", Long.toString(Long.getLong("glimmer.misuse.ops", 1_000_000))));
         }
         args.addAll(List.of("--episode", Long.toString(Long.getLong("glimmer.misuse.episode", 50_000))));
-        if (Boolean.getBoolean("glimmer.misuse.resetStale")) {
-            args.add("--reset-stale");
+        if (!Boolean.parseBoolean(System.getProperty("glimmer.misuse.resetStale", "true"))) {
+            args.add("--no-reset-stale");
         }
         ChildJvm.Result r = ChildJvm.run(MisuseFuzzer.class, args.toArray(String[]::new));
         String out = r.cleanOutput();
