@@ -55,6 +55,9 @@ class InvalidFreeTest {
                 TestMemory.fill(p, size, p);
                 for (long off : new long[] {1, 4, 8, 15, 16, 24, 32, size / 2, (size / 2) & ~15L, size - 16, size - 8,
                         -8, -1, -4}) {
+                    if (passesTheTagByChance(victim[0], p, p + off)) {
+                        continue;   // one pattern word in 65536: the case of interiorPointersBehindDataThatPasses...
+                    }
                     assertNotOurs(h, p + off, "p + " + off + " of a " + size + "-byte block");
                 }
                 // p - 16 and p - 32 lie in the block before (or its header): refused as not ours when
@@ -67,6 +70,20 @@ class InvalidFreeTest {
             }
             h.assertSurvived(victim);
         }
+    }
+
+    /**
+     * Whether the word in front of interior pointer q (16-aligned, inside live block p) passes
+     * the header's tag check by chance, as one random word in 65536 does: a known defect with
+     * a test of its own, kept out of the tests of ordinary interior pointers so that they do not
+     * fail at random. {@code a} and {@code p} are small live blocks of the heap (the formula
+     * is checked against them).
+     */
+    static boolean passesTheTagByChance(long a, long p, long q) {
+        if ((q & 15) != 0 || q - 8 < p || !TestMemory.tagFormulaHolds(a, p)) {
+            return false;
+        }
+        return TestMemory.tagValid(TestMemory.tagKey(a), q, ALL.get(JAVA_LONG, q - 8));
     }
 
     /**
