@@ -82,6 +82,11 @@ public interface RawAllocator extends AutoCloseable {
         }
     }
 
+    // The peers below repeat the same shape on purpose: each needs its own static final
+    // method handles, which the JIT constant-folds into direct downcalls. One shared class
+    // holding the handles in instance fields would make every peer's call slower than
+    // Glimmer's and skew the comparison.
+
     /** glibc: the JVM's own malloc. */
     final class Glibc implements RawAllocator {
         private static final MethodHandle MALLOC = Ffm.malloc(Ffm.LIBC, "malloc");
