@@ -416,13 +416,43 @@ public final class MisuseFuzzer {
         note(h + " " + d.api() + " FAULT " + what);
         int status = call.getAsInt();
         require(allowed.contains(status), h + " via " + d.api() + ": " + what + " gave "
-                + Failures.statusName(status) + ", expected one of " + allowed);
+                + Failures.statusName(status) + ", expected one of " + allowed + lastWord);
+        lastWord = "";
         HeapStats after = h.heap.stats();
         long moved = d.lastReachedNative ? 1 : 0;
         require(after.errorCount(status) - before.errorCount(status) == moved, h + ": " + what + ": errors["
                 + -status + "] moved by " + (after.errorCount(status) - before.errorCount(status)));
         require(after.totalErrors() - before.totalErrors() == moved, h + ": " + what + ": other error counters moved");
         HeapDriver.assertUnchangedButErrors(before, after, h + ": " + what);
+    }
+
+    private static final boolean DEBUG = Boolean.getBoolean("glimmer.fuzz.debug");
+    private int debugCount;
+
+    /** For failure messages: the word in front of the bad pointer, when it is known to be readable. */
+    private String lastWord = "";
+
+    private String describeWord(Fh h, long p) {
+        if ((p & 15) != 0) {
+            return "";
+        }
+        boolean readable = false;
+        long key = -1;
+        for (Block b : h.list) {
+            if (b.usable() < 1000) {
+                key = TestMemory.tagKey(b.address());
+                readable |= ((b.address() - 8) & ~(SEGMENT - 1)) == ((p - 8) & ~(SEGMENT - 1));
+            }
+        }
+        var owner = all.floorEntry(p - 8);
+        readable |= owner != null && p <= owner.getKey() + owner.getValue().size();
+        if (!readable) {
+            return " (the word before it: not known to be readable)";
+        }
+        long w = ALL.get(JAVA_LONG, p - 8);
+        return " (the word before it: " + hex(w) + ", tag " + (key >= 0 && TestMemory.tagValid(key, p, w) ? "valid" : "invalid")
+                + (owner != null && p <= owner.getKey() + owner.getValue().size() ? ", live data of " + hex(owner.getKey()) : "")
+                + ")";
     }
 
     private static final Set<Integer> ANY_REFUSAL = Set.of(GL_E_DOUBLE_FREE, GL_E_NOT_OURS,
@@ -460,11 +490,19 @@ public final class MisuseFuzzer {
             return allowed;                                // only memory known to be readable is read
         }
         long w = ALL.get(JAVA_LONG, p - 8);
-        // live data of a block (whatever its flag bits), or, in free memory, a word that is no
-        // real freed header (FENCE, FREE, CACHED: those give GL_E_NOT_OURS / GL_E_DOUBLE_FREE)
-        boolean freedFlag = (w & (7L << 60)) != 0;
-        if ((liveData || !freedFlag) && TestMemory.tagValid(TestMemory.tagKey(known[0]), p, w)) {
+        // live data of a block (whatever its bits), or, in free memory, a word that is not a
+        // real header of a freed block (those must still give GL_E_DOUBLE_FREE): leftover data
+        long size = ((w << 4) >>> 24) << 4;
+        boolean plain = (w >>> 63) == 0 && ((w >>> 17) & 7) == 0;
+        boolean realFreedHeader = plain && ((w >>> 60) & 1) == 0 && size >= 32 && size < SEGMENT
+                && (w & (3L << 61)) != 0;
+        boolean fencepost = plain && ((w >>> 60) & 1) == 1 && (w & (3L << 61)) == 0 && size <= 16;
+        if ((liveData || !(realFreedHeader || fencepost))
+                && TestMemory.tagValid(TestMemory.tagKey(known[0]), p, w)) {
             fault("bad pointer behind a word with a valid tag");
+            if (DEBUG && debugCount++ < 30) {
+                say("DEBUG valid tag at " + hex(p) + ": word " + hex(w) + " liveData " + liveData + " realFreed " + realFreedHeader + " fence " + fencepost + " h " + h);
+            }
             return ANY_REFUSAL;
         }
         return allowed;
@@ -474,6 +512,7 @@ public final class MisuseFuzzer {
     private void badPointer(Fh h, HeapDriver d, String what, long p, Set<Integer> expected) {
         require(!all.containsKey(p) || all.get(p).heap() != h, "fuzzer: " + hex(p) + " is live");
         Set<Integer> allowed = allowedFor(h, p, expected);
+        lastWord = describeWord(h, p);
         switch (random.nextInt(3)) {
             case 0 -> refused(h, d, "free(" + what + " " + hex(p) + ")", allowed, () -> d.free(p));
             case 1 -> {
