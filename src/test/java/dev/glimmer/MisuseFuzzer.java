@@ -251,6 +251,14 @@ public final class MisuseFuzzer {
             for (Block b : all.values()) {
                 verify(b);
             }
+            if (DEBUG) {
+                for (Fh x : heaps) {
+                    String dw = describeWord(x, x.list.isEmpty() ? 16 : x.list.get(0).address());
+                    if (dw.contains("another key")) {
+                        say("DEBUG " + x + " op " + op + dw);
+                    }
+                }
+            }
         }
         if (episodeEvery > 0 && op % episodeEvery == 0) {
             episode(random.split());
@@ -450,7 +458,24 @@ public final class MisuseFuzzer {
             return " (the word before it: not known to be readable)";
         }
         long w = ALL.get(JAVA_LONG, p - 8);
-        return " (the word before it: " + hex(w) + ", tag " + (key >= 0 && TestMemory.tagValid(key, p, w) ? "valid" : "invalid")
+        StringBuilder odd = new StringBuilder();
+        Map<Long, Integer> keys = new HashMap<>();
+        for (Block b : h.list) {
+            if (b.usable() < 1000) {
+                keys.merge(TestMemory.tagKey(b.address()), 1, Integer::sum);
+            }
+        }
+        if (keys.size() > 1) {
+            long major = keys.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+            for (Block b : h.list) {
+                if (b.usable() < 1000 && TestMemory.tagKey(b.address()) != major && odd.length() < 400) {
+                    odd.append(" ").append(hex(b.address())).append(" usable ").append(b.usable()).append(" size ")
+                            .append(b.size()).append(" header ").append(hex(ALL.get(JAVA_LONG, b.address() - 8)));
+                }
+            }
+            odd.insert(0, "; blocks whose header gives another key (" + keys + "):");
+        }
+        return " (the word before it: " + hex(w) + odd + ", tag " + (key >= 0 && TestMemory.tagValid(key, p, w) ? "valid" : "invalid")
                 + (owner != null && p <= owner.getKey() + owner.getValue().size() ? ", live data of " + hex(owner.getKey()) : "")
                 + ")";
     }
