@@ -12,8 +12,8 @@
  *
  * Slow path: the full registry (gl__classify) decides what the pointer is
  * without reading foreign memory; misuse is reported, never followed.
- * A valid block goes to the cache (after flushing a full stack) or to the
- * coalescer, which merges it with free neighbours found through the
+ * A valid small block goes to the cache (cache.S grows or flushes a full
+ * stack); any other block, or any block with caching off, to the coalescer, which merges it with free neighbours found through the
  * boundary tags (PREV_FREE + footer behind, header ahead), or into the top.
  */
 #include "gl_layout.h"
@@ -41,45 +41,17 @@ ENTRY(gl_heap_free)
         jne     gl__free_slow
         cmpq    $SMALL_MAX_CLASS, %rax
         ja      gl__free_slow
-        movzbl  H_CNT(%rdi,%rax), %ecx
-        cmpl    H_LIMIT(%rdi), %ecx
-        jae     gl__free_cache_full
-        incb    H_CNT(%rdi,%rax)
-        leaq    (%rcx,%rax,8), %rcx
-        movq    %rsi, H_STACK(%rdi,%rcx,8)
+        movq    H_CTOP(%rdi,%rax,8), %rcx
+        cmpq    H_CLIM(%rdi,%rax,8), %rcx
+        jae     gl__free_slow                   /* full, or no slot array yet */
+        movq    %rsi, (%rcx)
+        addq    $8, %rcx
+        movq    %rcx, H_CTOP(%rdi,%rax,8)
         btsq    $HDR_CACHED_BIT, -8(%rsi)
         xorl    %eax, %eax
         ret
 END(gl_heap_free)
 INTERNAL_ALIAS(gl_heap_free, gl__heap_free)
-
-/*
- * gl__free_cache_full(heap, p, class): the fast path validated p and found
- * its class's stack full (or caching off, limit 0).  Flush the stack, then
- * push p -- or with caching off, coalesce p at once.
- *   rdi = owned heap, rsi = p, rax = class.
- */
-HIDDEN_ENTRY(gl__free_cache_full)
-        cmpl    $0, H_LIMIT(%rdi)
-        je      gl__free_slow
-        CFI_PUSH %rbx
-        CFI_PUSH %r12
-        CFI_PUSH %r13
-        movq    %rdi, %rbx
-        movq    %rsi, %r12
-        movq    %rax, %r13
-        movq    %rax, %rsi
-        call    gl__flush_class
-        incb    H_CNT(%rbx,%r13)                /* the stack is empty: slot 0 */
-        leaq    (,%r13,8), %rcx
-        movq    %r12, H_STACK(%rbx,%rcx,8)
-        btsq    $HDR_CACHED_BIT, -8(%r12)
-        xorl    %eax, %eax
-        CFI_POP %r13
-        CFI_POP %r12
-        CFI_POP %rbx
-        ret
-END(gl__free_cache_full)
 
 /*
  * gl__free_slow(heap, p)
@@ -268,22 +240,12 @@ HIDDEN_ENTRY(gl__free_owned)
         ja      .Lfo_coalesce
         cmpl    $0, H_LIMIT(%rbx)
         je      .Lfo_coalesce
-        movzbl  H_CNT(%rbx,%rax), %ecx
-        cmpl    H_LIMIT(%rbx), %ecx
-        jb      .Lfo_push
         movq    %rbx, %rdi
-        movq    %rax, %rsi
-        call    gl__flush_class
-        movq    (%r13), %rax
-        shrq    $HDR_CLASS_SHIFT, %rax
-        xorl    %ecx, %ecx
-.Lfo_push:
-        incb    H_CNT(%rbx,%rax)
-        leaq    (%rcx,%rax,8), %rcx
-        movq    %r12, H_STACK(%rbx,%rcx,8)
-        btsq    $HDR_CACHED_BIT, (%r13)
-        xorl    %eax, %eax
-        jmp     .Lfo_out
+        movq    %r12, %rsi
+        movq    %rax, %rdx
+        call    gl__cache_push
+        testl   %eax, %eax
+        jz      .Lfo_out                        /* cached */
 .Lfo_coalesce:
         movq    %rbx, %rdi
         movq    %r13, %rsi
@@ -311,76 +273,6 @@ HIDDEN_ENTRY(gl__free_owned)
         xorl    %eax, %eax
         ret
 END(gl__free_owned)
-
-/*
- * gl__flush_class(heap, class) -> blocks flushed
- *   Empties one class's cache stack into the coalescer.
- *   rdi = heap, rsi = class.  Clobbers caller-saved registers.
- */
-HIDDEN_ENTRY(gl__flush_class)
-        CFI_PUSH %rbx
-        CFI_PUSH %r12
-        CFI_PUSH %r13
-        movq    %rdi, %rbx
-        movq    %rsi, %r12
-        xorl    %r13d, %r13d                    /* index, oldest first */
-        /* Oldest first: blocks freed in address order then merge with the
-         * run freed before them, which usually keeps its bin (no list work). */
-1:      movzbl  H_CNT(%rbx,%r12), %eax
-        cmpl    %eax, %r13d
-        jae     2f
-        leaq    (%r13,%r12,8), %rax
-        movq    H_STACK(%rbx,%rax,8), %rsi
-        subq    $8, %rsi
-        /* its header may have been overwritten while it sat in the cache */
-        TAG_OK  %rbx, %rsi, (%rsi), %rax, %rcx
-        movl    $GL_E_CORRUPT, %eax
-        jnz     4f                              /* leave it; check will name it */
-        btrq    $HDR_CACHED_BIT, (%rsi)
-        movq    %rbx, %rdi
-        call    gl__free_block
-4:      testl   %eax, %eax
-        jz      3f
-        movq    %rbx, %rdi
-        movl    %eax, %esi
-        call    gl__record_error
-3:      incq    %r13
-        jmp     1b
-2:      movb    $0, H_CNT(%rbx,%r12)
-        movq    %r13, %rax
-        CFI_POP %r13
-        CFI_POP %r12
-        CFI_POP %rbx
-        ret
-END(gl__flush_class)
-
-/*
- * gl__flush_all(heap) -> blocks flushed
- *   Empties every cache stack (before growing, on trim and check).
- *   After it, no two free blocks of the heap are adjacent.
- */
-HIDDEN_ENTRY(gl__flush_all)
-        CFI_PUSH %rbx
-        CFI_PUSH %r12
-        CFI_PUSH %r13
-        movq    %rdi, %rbx
-        movl    $SMALL_MIN_CLASS, %r12d
-        xorl    %r13d, %r13d
-1:      cmpb    $0, H_CNT(%rbx,%r12)
-        je      2f
-        movq    %rbx, %rdi
-        movq    %r12, %rsi
-        call    gl__flush_class
-        addq    %rax, %r13
-2:      incl    %r12d
-        cmpl    $SMALL_MAX_CLASS, %r12d
-        jbe     1b
-        movq    %r13, %rax
-        CFI_POP %r13
-        CFI_POP %r12
-        CFI_POP %rbx
-        ret
-END(gl__flush_all)
 
 /*
  * gl__free_block(heap, header) -> 0, or GL_E_CORRUPT (block left in use)

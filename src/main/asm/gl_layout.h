@@ -62,8 +62,9 @@
 #define SMALL_MAX_CLASS     63               /* classes 2..63: blocks of 32..1008 bytes */
 #define SMALL_MAX_BLOCK     1008
 #define SMALL_MAX_REQUEST   1000             /* SMALL_MAX_BLOCK - 8 */
-#define CACHE_MAX           8                /* recently-freed blocks per class, at most */
-#define CACHE_DEFAULT       8
+#define CACHE_MAX           65536            /* recently-freed blocks per class, at most */
+#define CACHE_DEFAULT       32768
+#define CACHE_FIRST_BYTES   4096             /* a class's first slot array: one page */
 #define DEPTH_DEFAULT       16
 
 /* bins: 0..63 exact small classes (index = class), 64..127 range bins */
@@ -117,57 +118,61 @@
 
 /* ---- the heap ------------------------------------------------------------ */
 /* fast-path fields first: what gl_heap_malloc/gl_heap_free read */
-#define H_CNT               0                /* u8[64]  blocks in each class's cache stack */
-#define H_CLASS_OF          64               /* u8[128] class of granule (size + 7) >> 3 */
-#define H_KEY               192              /* tag key (low 16 bits used) */
-#define H_LIMIT             200              /* u32: cache stack limit; 0 = no fast free */
-#define H_FLAGS             204              /* u32: HF_* */
-#define H_HITS              208              /* cache hits */
-#define H_INNER             216              /* locked heap: its owned heap */
-#define H_SEGTAB            224              /* u64[256] direct-mapped segment registry */
-#define H_STACK             2272             /* u64[64][8] cache stacks: (class*8 + i)*8 */
-#define H_BINS              6368             /* {next,prev}[128]: bin sentinels */
-#define H_BITMAP            8416             /* u64[2]: word 0 small classes, word 1 range bins */
+#define H_CLASS_OF          0                /* u8[128] class of granule (size + 7) >> 3 */
+#define H_KEY               128              /* tag key (low 16 bits used) */
+#define H_LIMIT             136              /* u32: cache slots per class, at most; 0 = no cache */
+#define H_FLAGS             140              /* u32: HF_* */
+#define H_HITS              144              /* cache hits */
+#define H_INNER             152              /* locked heap: its owned heap */
+#define H_SEGTAB            160              /* u64[256] direct-mapped segment registry */
+/* the recently-freed cache: per class a stack of user pointers in a slot
+ * array of its own mapping; TOP == BASE: empty, TOP == LIM: full (both 0
+ * until the class first caches a block) */
+#define H_CTOP              2208             /* u64[64]: next free slot */
+#define H_CBASE             2720             /* u64[64]: first slot */
+#define H_CLIM              3232             /* u64[64]: end of the slot array */
+#define H_BINS              3744             /* {next,prev}[128]: bin sentinels */
+#define H_BITMAP            5792             /* u64[2]: word 0 small classes, word 1 range bins */
 /* slow-path fields */
-#define H_LOCK              8448             /* spinlock word (locked heaps) */
-#define H_MAGIC             8456             /* HEAP_MAGIC ^ heap address while live */
-#define H_TOP               8464             /* top (wilderness) block header, 0 = none */
-#define H_TOP_CLEAN         8472             /* memory at and above this in the top segment is untouched */
-#define H_SEG_LIST          8480             /* first segment */
-#define H_LARGE_LIST        8488             /* first large block (user pointer) */
-#define H_DEPTH             8496             /* max search depth */
-#define H_LAST_ERROR        8504             /* last GL_E_* */
-#define H_SECRET            8512             /* 64-bit secret for segment/large magics */
-#define H_LINK_KEY          8520             /* free-list link encoding key */
-#define H_SEGSET            8528             /* SET_SIZE: all segments, by number */
-#define H_LARGESET          8560             /* SET_SIZE: all large blocks, by user pointer */
+#define H_LOCK              5824             /* spinlock word (locked heaps) */
+#define H_MAGIC             5832             /* HEAP_MAGIC ^ heap address while live */
+#define H_TOP               5840             /* top (wilderness) block header, 0 = none */
+#define H_TOP_CLEAN         5848             /* memory at and above this in the top segment is untouched */
+#define H_SEG_LIST          5856             /* first segment */
+#define H_LARGE_LIST        5864             /* first large block (user pointer) */
+#define H_DEPTH             5872             /* max search depth */
+#define H_LAST_ERROR        5880             /* last GL_E_* */
+#define H_SECRET            5888             /* 64-bit secret for segment/large magics */
+#define H_LINK_KEY          5896             /* free-list link encoding key */
+#define H_SEGSET            5904             /* SET_SIZE: all segments, by number */
+#define H_LARGESET          5936             /* SET_SIZE: all large blocks, by user pointer */
 /* statistics */
-#define H_LIVE_BYTES        8592             /* usable bytes of in-use blocks, cached ones included */
-#define H_LIVE_BLOCKS       8600
-#define H_PEAK_LIVE         8608
-#define H_FOOTPRINT         8616
-#define H_PEAK_FOOTPRINT    8624
-#define H_NSEG              8632
-#define H_NLARGE            8640
-#define H_FREE_BYTES        8648             /* bytes of free blocks in segments, top included */
-#define H_SEARCH_STEPS      8656
-#define H_OS_MAPS           8664
-#define H_OS_UNMAPS         8672
-#define H_OS_ADVISES        8680
-#define H_ERRORS            8688             /* u64[8]: errors[k] counts status -k */
-#define H_CLASS_LIVE        8752             /* u64[64]: in-use blocks per class, cached included */
-#define H_LARGE_GONE        9264             /* u64[16]: ring of recently unmapped large blocks */
-#define H_LARGE_GONE_POS    9392             /* next ring slot */
+#define H_LIVE_BYTES        5968             /* usable bytes of in-use blocks, cached ones included */
+#define H_LIVE_BLOCKS       5976
+#define H_PEAK_LIVE         5984
+#define H_FOOTPRINT         5992
+#define H_PEAK_FOOTPRINT    6000
+#define H_NSEG              6008
+#define H_NLARGE            6016
+#define H_FREE_BYTES        6024             /* bytes of free blocks in segments, top included */
+#define H_SEARCH_STEPS      6032
+#define H_OS_MAPS           6040
+#define H_OS_UNMAPS         6048
+#define H_OS_ADVISES        6056
+#define H_ERRORS            6064             /* u64[8]: errors[k] counts status -k */
+#define H_CLASS_LIVE        6128             /* u64[64]: in-use blocks per class, cached included */
+#define H_LARGE_GONE        6640             /* u64[16]: ring of recently unmapped large blocks */
+#define H_LARGE_GONE_POS    6768             /* next ring slot */
 #define LARGE_GONE_SLOTS    16
-#define H_STRUCT_END        9400
-#define HEAP_MAP_SIZE       12288            /* the heap struct's own mapping */
+#define H_STRUCT_END        6776
+#define HEAP_MAP_SIZE       8192             /* the heap struct's own mapping */
 #define LOCKED_MAP_SIZE     4096             /* a locked heap's front struct */
 
 /* the front of a locked heap: a small struct whose fast-path fields stay
  * empty, so gl_heap_malloc/free fall to the slow path, which takes the lock
  * and runs the owned heap H_INNER */
-#define LK_LOCK             2304             /* u32 spinlock word */
-#define LK_MAGIC            2312             /* LOCKED_MAGIC ^ front address while live */
+#define LK_LOCK             3808             /* u32 spinlock word */
+#define LK_MAGIC            3816             /* LOCKED_MAGIC ^ front address while live */
 #define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */

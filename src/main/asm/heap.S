@@ -2,7 +2,7 @@
  * heap.S - heap handles: create, destroy, reset, locking, the default heap.
  *
  * An owned heap is one mapping of HEAP_MAP_SIZE bytes holding the whole state
- * (gl_layout.h, H_*): cache stacks, bin sentinels, bitmaps, registry,
+ * (gl_layout.h, H_*): cache stack pointers, bin sentinels, bitmaps, registry,
  * statistics.  Its secrets (tag key, link key, segment secret) come from
  * getrandom at creation.
  *
@@ -128,7 +128,7 @@ gl__init_owned:
 /*
  * gl_heap *gl_heap_create(const gl_options *opts)
  *   NULL opts: an owned heap with defaults.  Returns NULL when the options are
- *   invalid (unknown flags, cache_limit > 8, reserved words set) or the OS
+ *   invalid (unknown flags, cache_limit > CACHE_MAX, reserved words set) or the OS
  *   refuses memory.
  */
 ENTRY(gl_heap_create)
@@ -221,6 +221,8 @@ gl__destroy_owned:
         call    gl__os_unmap
         jmp     1b
 2:      movq    %rbx, %rdi
+        call    gl__cache_release
+        movq    %rbx, %rdi
         leaq    H_SEGSET(%rbx), %rsi
         call    gl__set_release
         movq    %rbx, %rdi
@@ -300,16 +302,10 @@ gl__reset_owned:
         movq    %rax, H_KEY(%rbx)
         call    gl__os_random
         movq    %rax, H_LINK_KEY(%rbx)
-        /* empty caches, bins and bitmaps */
-        xorl    %eax, %eax
-        movq    %rax, H_CNT(%rbx)
-        movq    %rax, H_CNT+8(%rbx)
-        movq    %rax, H_CNT+16(%rbx)
-        movq    %rax, H_CNT+24(%rbx)
-        movq    %rax, H_CNT+32(%rbx)
-        movq    %rax, H_CNT+40(%rbx)
-        movq    %rax, H_CNT+48(%rbx)
-        movq    %rax, H_CNT+56(%rbx)
+        /* forget the caches (their slot arrays go back to the OS), empty the
+         * bins and bitmaps */
+        movq    %rbx, %rdi
+        call    gl__cache_release
         movq    %rbx, %rdi
         call    gl__bins_empty
         /* statistics of live blocks */

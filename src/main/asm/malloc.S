@@ -4,7 +4,7 @@
  * Fast path (leaf, no frame, no callee-saved registers): a request of at
  * most SMALL_MAX_REQUEST bytes is mapped to its class by one table load
  * (H_CLASS_OF, indexed by 8-byte granule), and the class's recently-freed
- * stack (H_STACK, up to 8 blocks, LIFO) is popped.  Anything else tail-jumps
+ * stack (H_CTOP, cache.S) is popped.  Anything else tail-jumps
  * to the slow path with the arguments untouched.
  *
  * Core (gl__malloc_core), for a block size R = max(32, round16(size + 8)):
@@ -38,12 +38,12 @@ ENTRY(gl_heap_malloc)
         leal    7(%rsi), %ecx
         shrl    $3, %ecx
         movzbl  H_CLASS_OF(%rdi,%rcx), %ecx
-        movzbl  H_CNT(%rdi,%rcx), %edx
-        testl   %edx, %edx
-        jz      gl__malloc_slow
-        decb    H_CNT(%rdi,%rcx)
-        leaq    -1(%rdx,%rcx,8), %rdx
-        movq    H_STACK(%rdi,%rdx,8), %rax
+        movq    H_CTOP(%rdi,%rcx,8), %rdx
+        cmpq    H_CBASE(%rdi,%rcx,8), %rdx
+        je      gl__malloc_slow                 /* empty */
+        movq    -8(%rdx), %rax
+        subq    $8, %rdx
+        movq    %rdx, H_CTOP(%rdi,%rcx,8)
         btrq    $HDR_CACHED_BIT, -8(%rax)       /* whole-word RMW: the next load of the header forwards */
         incq    H_HITS(%rdi)
         ret

@@ -3,12 +3,13 @@
  *
  * The fast paths keep no statistics of their own: the core counts blocks as
  * live while they sit in the recently-freed cache, and gl_heap_stats takes
- * the cache's contents (H_CNT) back out when it reports.  So a
+ * the cache's contents (H_CTOP - H_CBASE) back out when it reports.  So a
  * malloc+free pair through the cache costs no counter updates beyond
  * H_HITS.
  *
- * gl_heap_trim flushes the cache, gives empty segments back to the OS, and
- * madvises away the interior pages of free blocks and of the top.
+ * gl_heap_trim flushes the cache and unmaps its slot arrays, gives empty
+ * segments back to the OS, and madvises away the interior pages of free
+ * blocks and of the top.
  */
 #include "gl_layout.h"
 
@@ -31,8 +32,10 @@ HIDDEN_ENTRY(gl__stats_owned)
         xorl    %r8d, %r8d                      /* cached blocks */
         xorl    %r9d, %r9d                      /* cached usable bytes */
         xorl    %ecx, %ecx
-1:      movq    H_CLASS_LIVE(%rdi,%rcx,8), %rax
-        movzbl  H_CNT(%rdi,%rcx), %edx
+1:      movq    H_CTOP(%rdi,%rcx,8), %rdx
+        subq    H_CBASE(%rdi,%rcx,8), %rdx
+        shrq    $3, %rdx                        /* cached blocks of the class */
+        movq    H_CLASS_LIVE(%rdi,%rcx,8), %rax
         subq    %rdx, %rax
         movq    %rax, ST_CLASS_LIVE(%rsi,%rcx,8)
         addq    %rdx, %r8
@@ -123,6 +126,9 @@ HIDDEN_ENTRY(gl__trim_owned)
         movq    %rdi, %rbx
         xorl    %r15d, %r15d                    /* bytes given back */
         call    gl__flush_all
+        movq    %rbx, %rdi
+        call    gl__cache_release               /* the slot arrays, mapped again on demand */
+        movq    %rax, %r15
         /* 1. empty segments */
         movq    H_SEG_LIST(%rbx), %r12
 .Ltrim_seg:

@@ -140,7 +140,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
     public static final class Builder {
         private boolean shared;
         private int maxSearchDepth;           // 0 = the native default (16)
-        private int cacheLimit = GlimmerNative.GL_CACHE_MAX;
+        private int cacheLimit = GlimmerNative.GL_CACHE_DEFAULT;
         private boolean disableCache;
 
         private Builder() {
@@ -165,8 +165,11 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
         }
 
         /**
-         * Recently-freed blocks kept per small class, 0..8 (default 8). 0 keeps none,
-         * which is the same as {@link #disableCache()}.
+         * Recently-freed blocks kept per small class, 0..65536 (default 32768). Freed small
+         * blocks wait there, uncoalesced, for the next allocation of their class; a class
+         * whose stack reaches the limit is flushed into the coalescer, and every stack is
+         * flushed before the heap maps more memory. 0 keeps none, which is the same as
+         * {@link #disableCache()}.
          */
         public Builder cacheLimit(int limit) {
             if (limit < 0 || limit > GlimmerNative.GL_CACHE_MAX) {

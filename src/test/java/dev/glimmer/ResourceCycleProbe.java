@@ -38,6 +38,8 @@ import java.util.TreeSet;
  * {@code rss KiB: x -> y}; on a failed check, the failure and exit code 1.
  */
 public final class ResourceCycleProbe {
+    /** gl_layout.h H_INNER: a locked heap's front points at its owned heap here. */
+    private static final long H_INNER = 152;
 
     private ResourceCycleProbe() {
     }
@@ -85,7 +87,7 @@ public final class ResourceCycleProbe {
         TreeSet<Long> mappings = new TreeSet<>();
         mappings.add(heap.handle());
         if (shared) {
-            mappings.add(ALL.get(JAVA_LONG, heap.handle() + 216));   // the owned heap behind the front (H_INNER)
+            mappings.add(innerHeap(heap.handle(), i));
         }
         List<Long> blocks = new ArrayList<>();
         for (int k = 0; k < 200; k++) {
@@ -142,7 +144,7 @@ public final class ResourceCycleProbe {
             TreeSet<Long> mappings = new TreeSet<>();
             mappings.add(h);
             if (locked) {
-                mappings.add(ALL.get(JAVA_LONG, h + 216));
+                mappings.add(innerHeap(h, i));
             }
             long a = GlimmerNative.heapMalloc(h, 300);
             long b = GlimmerNative.heapMalloc(h, 2 * MiB);
@@ -165,6 +167,14 @@ public final class ResourceCycleProbe {
                 }
             }
         }
+    }
+
+    /** The owned heap behind a locked heap's front: a mapped page of its own. */
+    private static long innerHeap(long front, int i) {
+        long inner = ALL.get(JAVA_LONG, front + H_INNER);
+        require(inner != 0 && (inner & 4095) == 0 && TestMemory.isMapped(inner),
+                "cycle " + i + ": H_INNER of the front " + hex(front) + " holds a heap: " + hex(inner));
+        return inner;
     }
 
     private static void sameMetadata(int kind, HeapStats s, int i) {

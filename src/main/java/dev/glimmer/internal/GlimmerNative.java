@@ -58,8 +58,10 @@ public final class GlimmerNative {
 
     public static final long GL_HEAP_LOCKED = 1;
     public static final int GL_SMALL_CLASSES = 64;
-    /** Most recently-freed blocks kept per small class. */
-    public static final int GL_CACHE_MAX = 8;
+    /** Most recently-freed blocks a heap may keep per small class (gl_options.cache_limit). */
+    public static final int GL_CACHE_MAX = 65536;
+    /** Recently-freed blocks kept per small class when the options say 0 (the default). */
+    public static final int GL_CACHE_DEFAULT = 32768;
 
     // ---- gl_heap_check codes ----------------------------------------------------
     public static final int GL_CHECK_OK = 0;

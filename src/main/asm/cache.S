@@ -1,0 +1,267 @@
+/*
+ * cache.S - the recently-freed cache: deferred coalescing per small class.
+ *
+ * A freed small block (classes 2..63, blocks of 32..1008 bytes) is not
+ * merged with its neighbours at once: its header is marked CACHED and its
+ * user pointer pushed on its class's stack; the next malloc of that class
+ * pops it (gl_heap_malloc and gl_heap_free do the push and pop inline, see
+ * malloc.S and free.S).  The coalescer sees a cached block as in use.
+ *
+ * Each class's stack is an array of pointers in a mapping of its own
+ * (H_CBASE .. H_CLIM), never inside the freed blocks: a write after free can
+ * change a cached block's contents but not the cache.  The array starts at
+ * one page on the class's first push and doubles, up to the heap's limit
+ * (H_LIMIT slots, gl_options.cache_limit).  A push onto a stack at the limit
+ * first flushes the whole stack into the coalescer, oldest first.
+ *
+ * Deferral never costs footprint: the core flushes every stack before it
+ * maps a new segment (malloc.S), and check and trim flush too, so with the
+ * cache flushed no two free blocks of a heap are adjacent.  Trim and reset
+ * give the slot arrays back; their pages count in the heap's footprint.
+ */
+#include "gl_layout.h"
+
+        .text
+
+/*
+ * gl__cache_push(heap, p, class) -> eax = 0 (cached) or 1 (not cached)
+ *   rdi = owned heap with caching on (H_LIMIT > 0), rsi = user pointer of a
+ *   valid in-use small block, rdx = its class.  Makes room when the stack is
+ *   full (grows the slot array, or flushes the stack at the limit), then
+ *   pushes p and marks its header CACHED.  Returns 1, p untouched, only when
+ *   the class has no slot array and none can be mapped: the caller coalesces
+ *   p instead.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__cache_push)
+        movq    H_CTOP(%rdi,%rdx,8), %rax
+        cmpq    H_CLIM(%rdi,%rdx,8), %rax
+        jb      .Lpush_store
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        movq    %rdx, %r13
+        movq    %rdx, %rsi
+        call    gl__cache_make_room
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        movq    %r13, %rdx
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        testl   %eax, %eax
+        jnz     .Lpush_no_room
+        movq    H_CTOP(%rdi,%rdx,8), %rax
+.Lpush_store:
+        movq    %rsi, (%rax)
+        addq    $8, %rax
+        movq    %rax, H_CTOP(%rdi,%rdx,8)
+        btsq    $HDR_CACHED_BIT, -8(%rsi)
+        xorl    %eax, %eax
+        ret
+.Lpush_no_room:
+        movl    $1, %eax
+        ret
+END(gl__cache_push)
+
+/*
+ * gl__cache_make_room(heap, class) -> eax = 0 (the stack has a free slot)
+ *   or 1 (no slot array and the OS gave none).
+ *   A stack below the limit grows: a new array of twice the capacity (the
+ *   first one a page), capped at the limit, the pointers copied over, the
+ *   old array unmapped.  A stack at the limit -- or one the OS would not
+ *   grow -- is flushed.
+ *   rdi = owned heap, rsi = class.  Clobbers caller-saved registers.
+ */
+        .p2align 4
+gl__cache_make_room:
+        .cfi_startproc
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        CFI_PUSH %r14
+        CFI_PUSH %r15
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        movq    H_CLIM(%rbx,%r12,8), %r13
+        subq    H_CBASE(%rbx,%r12,8), %r13      /* capacity, bytes */
+        movl    H_LIMIT(%rbx), %r14d
+        shlq    $3, %r14                        /* limit, bytes */
+        cmpq    %r14, %r13
+        jae     .Lroom_flush
+        /* new capacity: double (a page at first), at most the limit */
+        leaq    (%r13,%r13), %r15
+        movl    $CACHE_FIRST_BYTES, %eax
+        testq   %r13, %r13
+        cmovzq  %rax, %r15
+        cmpq    %r14, %r15
+        cmovaq  %r14, %r15
+        movq    %rbx, %rdi
+        leaq    PAGE_SIZE-1(%r15), %rsi
+        andq    $-PAGE_SIZE, %rsi
+        call    gl__os_map
+        testq   %rax, %rax
+        jz      .Lroom_no_memory
+        /* copy the stack, oldest first */
+        movq    %rax, %rdi
+        movq    H_CBASE(%rbx,%r12,8), %rsi
+        movq    H_CTOP(%rbx,%r12,8), %rcx
+        subq    %rsi, %rcx
+        shrq    $3, %rcx
+        rep movsq
+        movq    %rdi, H_CTOP(%rbx,%r12,8)
+        movq    H_CBASE(%rbx,%r12,8), %rsi      /* old array */
+        movq    %rax, H_CBASE(%rbx,%r12,8)
+        addq    %rax, %r15
+        movq    %r15, H_CLIM(%rbx,%r12,8)
+        testq   %r13, %r13
+        jz      .Lroom_ok
+        movq    %rbx, %rdi
+        leaq    PAGE_SIZE-1(%r13), %rdx
+        andq    $-PAGE_SIZE, %rdx
+        call    gl__os_unmap
+        jmp     .Lroom_ok
+.Lroom_no_memory:
+        testq   %r13, %r13
+        jz      .Lroom_none
+.Lroom_flush:
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__flush_class
+.Lroom_ok:
+        xorl    %eax, %eax
+        jmp     .Lroom_out
+.Lroom_none:
+        movl    $1, %eax
+.Lroom_out:
+        CFI_POP %r15
+        CFI_POP %r14
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+        .cfi_endproc
+        .size gl__cache_make_room, .-gl__cache_make_room
+
+/*
+ * gl__flush_class(heap, class) -> blocks flushed
+ *   Empties one class's stack into the coalescer, oldest first: blocks
+ *   freed in address order then merge with the run freed before them,
+ *   which usually keeps its bin (no list work).  A block whose header was
+ *   overwritten while it sat in the cache is left alone (check names it)
+ *   and the damage recorded.
+ *   rdi = owned heap, rsi = class.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__flush_class)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        movq    H_CBASE(%rbx,%r12,8), %r13      /* cursor */
+.Lflush_next:
+        cmpq    H_CTOP(%rbx,%r12,8), %r13
+        jae     .Lflush_done
+        movq    (%r13), %rsi
+        subq    $8, %rsi
+        TAG_OK  %rbx, %rsi, (%rsi), %rax, %rcx
+        movl    $GL_E_CORRUPT, %eax
+        jnz     .Lflush_failed
+        btrq    $HDR_CACHED_BIT, (%rsi)
+        movq    %rbx, %rdi
+        call    gl__free_block
+        testl   %eax, %eax
+        jz      .Lflush_step
+.Lflush_failed:
+        movq    %rbx, %rdi
+        movl    %eax, %esi
+        call    gl__record_error
+.Lflush_step:
+        addq    $8, %r13
+        jmp     .Lflush_next
+.Lflush_done:
+        movq    H_CBASE(%rbx,%r12,8), %rax
+        movq    %rax, H_CTOP(%rbx,%r12,8)
+        movq    %r13, %rax
+        subq    H_CBASE(%rbx,%r12,8), %rax
+        shrq    $3, %rax
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__flush_class)
+
+/*
+ * gl__flush_all(heap) -> blocks flushed
+ *   Empties every stack (before the heap grows, on trim and check).  After
+ *   it, no two free blocks of the heap are adjacent.
+ *   rdi = owned heap.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__flush_all)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movl    $SMALL_MIN_CLASS, %r12d
+        xorl    %r13d, %r13d
+.Lflush_all_class:
+        movq    H_CTOP(%rbx,%r12,8), %rax
+        cmpq    H_CBASE(%rbx,%r12,8), %rax
+        je      .Lflush_all_step
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__flush_class
+        addq    %rax, %r13
+.Lflush_all_step:
+        incl    %r12d
+        cmpl    $SMALL_MAX_CLASS, %r12d
+        jbe     .Lflush_all_class
+        movq    %r13, %rax
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__flush_all)
+
+/*
+ * gl__cache_release(heap) -> bytes unmapped
+ *   Unmaps every class's slot array, forgetting whatever it holds: trim
+ *   (after a flush), reset (which frees every block anyway) and destroy.
+ *   The next push maps a page again.
+ *   rdi = owned heap.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__cache_release)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        xorl    %r12d, %r12d                    /* class */
+        xorl    %r13d, %r13d                    /* bytes */
+.Lrelease_class:
+        movq    H_CBASE(%rbx,%r12,8), %rsi
+        testq   %rsi, %rsi
+        jz      .Lrelease_step
+        movq    H_CLIM(%rbx,%r12,8), %rdx
+        subq    %rsi, %rdx
+        addq    $PAGE_SIZE-1, %rdx
+        andq    $-PAGE_SIZE, %rdx
+        addq    %rdx, %r13
+        movq    %rbx, %rdi
+        call    gl__os_unmap
+        xorl    %eax, %eax
+        movq    %rax, H_CBASE(%rbx,%r12,8)
+        movq    %rax, H_CTOP(%rbx,%r12,8)
+        movq    %rax, H_CLIM(%rbx,%r12,8)
+.Lrelease_step:
+        incl    %r12d
+        cmpl    $GL_SMALL_CLASSES_N, %r12d
+        jb      .Lrelease_class
+        movq    %r13, %rax
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__cache_release)
+
+        .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,118 @@
+package dev.glimmer;
+
+import static dev.glimmer.TestMemory.MiB;
+import static dev.glimmer.TestMemory.SEGMENT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The recently-freed cache defers coalescing: freed small blocks wait on their class's stack
+ * (a slot array outside the blocks) until a malloc of the class takes them back, the stack
+ * reaches its limit, or the heap is about to grow.
+ */
+class RecentlyFreedCacheTest {
+
+    private static long[] mallocAll(GlimmerHeap heap, int n, long size) {
+        long[] p = new long[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = heap.malloc(size);
+            TestMemory.fill(p[i], size, i);
+        }
+        return p;
+    }
+
+    private static long metadata(HeapStats s) {
+        return s.footprint() - s.segments() * SEGMENT;
+    }
+
+    @Test
+    void aBatchOfFreedBlocksComesBackInLifoOrderFromTheCache() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long[] p = mallocAll(heap, 20_000, 40);
+            for (long q : p) {
+                heap.free(q);
+            }
+            assertEquals(p.length, heap.stats().cachedBlocks(), "all of them wait in the cache");
+            long hitsBefore = heap.stats().cacheHits();
+            for (int i = p.length - 1; i >= 0; i--) {
+                assertEquals(p[i], heap.malloc(40), "the most recently freed block comes back first");
+            }
+            assertEquals(hitsBefore + p.length, heap.stats().cacheHits());
+            assertEquals(0, heap.stats().cachedBlocks());
+            heap.check();
+        }
+    }
+
+    @Test
+    void aStackAtTheLimitIsFlushedIntoTheCoalescerBeforeItTakesTheNextBlock() {
+        try (GlimmerHeap heap = GlimmerHeap.builder().cacheLimit(100).build()) {
+            long[] p = mallocAll(heap, 101, 64);
+            for (int i = 0; i < 100; i++) {
+                heap.free(p[i]);
+            }
+            assertEquals(100, heap.stats().cachedBlocks());
+            heap.free(p[100]);
+            HeapStats s = heap.stats();
+            assertEquals(1, s.cachedBlocks(), "the hundred were coalesced, the last one cached: " + s);
+            assertTrue(s.freeBytes() >= 100 * 80, "the flushed blocks are free memory: " + s);
+            heap.check();
+        }
+    }
+
+    @Test
+    void cachedBlocksNeverMakeTheHeapGrow() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            // 30,000 blocks of 96 bytes (two thirds of a segment), all freed into the cache
+            int n = 30_000;
+            long[] small = mallocAll(heap, n, 88);
+            assertEquals(1, heap.stats().segments());
+            for (long q : small) {
+                heap.free(q);
+            }
+            assertEquals(n, heap.stats().cachedBlocks());
+            // the same bytes again in another class: the top runs out, the cache is flushed
+            // and coalesced, and its memory serves the new class without a new segment
+            List<Long> big = new ArrayList<>();
+            for (long bytes = 0; bytes < n * 96L; bytes += 512) {
+                big.add(heap.malloc(504));
+            }
+            HeapStats s = heap.stats();
+            assertEquals(1, s.segments(), "no segment was added while the cache held enough memory: " + s);
+            assertEquals(0, s.cachedBlocks(), "the cache was flushed before the heap would have grown: " + s);
+            heap.check();
+        }
+    }
+
+    @Test
+    void trimAndResetGiveTheSlotArraysBack() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            heap.free(heap.malloc(16));
+            heap.trim();
+            long bare = metadata(heap.stats());
+
+            long[] p = mallocAll(heap, 30_000, 24);
+            for (long q : p) {
+                heap.free(q);
+            }
+            long withSlots = metadata(heap.stats());
+            assertTrue(withSlots >= bare + 30_000 * 8, "30,000 cached pointers take slot pages: "
+                    + bare + " -> " + withSlots);
+            heap.trim();
+            assertEquals(0, heap.stats().cachedBlocks());
+            assertEquals(bare, metadata(heap.stats()), "trim unmapped the slot arrays");
+
+            p = mallocAll(heap, 30_000, 24);
+            for (long q : p) {
+                heap.free(q);
+            }
+            heap.reset();
+            assertEquals(bare, metadata(heap.stats()), "reset unmapped the slot arrays");
+            heap.free(heap.malloc(24));     // and the cache works again afterwards
+            assertEquals(1, heap.stats().cachedBlocks());
+        }
+    }
+}
