@@ -2,7 +2,8 @@
 #
 #   make              build: target/glimmer-*.jar with linux-x86_64/libglimmer.so inside
 #   make test         native checks (C contract against target/native), then the whole Maven test suite
-#   make run          build, then run the side-by-side tool (ARGS="..." passes arguments)
+#   make run          the quick benchmark against the peers (a few minutes): prints the main table
+#   make run-java     the Java side-by-side tool, Glimmer vs glibc through FFM (ARGS="..." passes arguments)
 #   make native       only the plain shared library: target/native/libglimmer.so (no JDK needed)
 #   make bench        the side-by-side benchmarks (benches/): regenerates docs/performance.md
 #   make bench-quick  the same at small counts, prints the main table (report in benches/out)
@@ -62,10 +63,10 @@ NATIVE_OUT  := $(CURDIR)/target/native
 CONTRACT    := $(NATIVE_OUT)/contract
 CONTRACT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread
 
-.PHONY: build test test-native test-java run native clean jdk help bench bench-quick bench-smoke
+.PHONY: build test test-native test-java run run-java native clean jdk help bench bench-quick bench-smoke
 
 help:
-	@sed -n '3,17p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+	@sed -n '3,19p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
 
 # ---- JDK check: every target that runs Maven or java depends on it -----------
 jdk:
@@ -112,7 +113,9 @@ test-java: jdk
 	$(MVN) test 2>&1 | $(DECOLOR)
 
 # ---- run ---------------------------------------------------------------------
-run: build
+run: bench-quick
+
+run-java: build
 	$(JAVA) $(JAVA_OPTS) -cp target/classes dev.glimmer.tool.SideBySide $(ARGS)
 
 # ---- the plain shared library, for C programs ----------------------------------
