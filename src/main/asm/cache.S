@@ -54,10 +54,7 @@ HIDDEN_ENTRY(gl__cache_push)
         jnz     .Lpush_no_room
         movq    H_CTOP(%rdi,%rdx,8), %rax
 .Lpush_store:
-        movq    %rsi, (%rax)
-        addq    $8, %rax
-        movq    %rax, H_CTOP(%rdi,%rdx,8)
-        btsq    $HDR_CACHED_BIT, -8(%rsi)
+        CACHE_PUSH %rdi, %rsi, %rdx, %rax
         xorl    %eax, %eax
         ret
 .Lpush_no_room:

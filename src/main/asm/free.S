@@ -44,10 +44,7 @@ ENTRY(gl_heap_free)
         movq    H_CTOP(%rdi,%rax,8), %rcx
         cmpq    H_CLIM(%rdi,%rax,8), %rcx
         jae     gl__free_slow                   /* full, or no slot array yet */
-        movq    %rsi, (%rcx)
-        addq    $8, %rcx
-        movq    %rcx, H_CTOP(%rdi,%rax,8)
-        btsq    $HDR_CACHED_BIT, -8(%rsi)
+        CACHE_PUSH %rdi, %rsi, %rax, %rcx
         xorl    %eax, %eax
         ret
 END(gl_heap_free)

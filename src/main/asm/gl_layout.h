@@ -368,6 +368,16 @@ name:                           \
 /* Memory below `addr` may now hold data: move the top's clean mark (the
  * address from which top memory is known to be untouched, -1 for none) up
  * to it.  addr is a register; it is left unchanged. */
+/* push user pointer p on the cache stack of its class, whose top slot
+ * (H_CTOP, checked below H_CLIM by the caller) is in register slot; marks
+ * p's header CACHED.  Clobbers slot. */
+.macro CACHE_PUSH heap, p, class, slot
+        movq    \p, (\slot)
+        addq    $8, \slot
+        movq    \slot, H_CTOP(\heap,\class,8)
+        btsq    $HDR_CACHED_BIT, -8(\p)
+.endm
+
 .macro RAISE_CLEAN heap, addr
         cmpq    H_TOP_CLEAN(\heap), \addr
         jbe     .Lrc_done\@
