@@ -176,10 +176,12 @@
 #define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */
+#define GL_HEAP_COUNT_HITS_FLAG 2            /* gl_options.flags: GL_HEAP_COUNT_HITS */
 #define GL_SMALL_CLASSES_N  64
 #define GL_ERROR_KINDS_N    8
 #define HF_LOCKED           1                /* front of a locked heap: H_INNER is the owned heap */
 #define HF_NO_CACHE         2
+#define HF_COUNT_HITS       4                /* the malloc fast path counts cache hits (H_HITS) */
 #define HEAP_MAGIC          0x476c696d6d657248   /* "Glimmer H" */
 
 /* ---- public structs (glimmer.h), byte offsets ---------------------------- */

@@ -108,7 +108,10 @@ gl__init_owned:
         movq    OPT_DEPTH(%r12), %rcx
         testq   %rcx, %rcx
         cmovnzl %ecx, %edx
-        cmpq    $0, OPT_DISABLE_CACHE(%r12)
+        testq   $GL_HEAP_COUNT_HITS_FLAG, OPT_FLAGS(%r12)
+        jz      4f
+        orl     $HF_COUNT_HITS, H_FLAGS(%rbx)
+4:      cmpq    $0, OPT_DISABLE_CACHE(%r12)
         je      3f
         xorl    %eax, %eax
         orl     $HF_NO_CACHE, H_FLAGS(%rbx)
@@ -138,7 +141,7 @@ ENTRY(gl_heap_create)
         movq    %rdi, %r12                      /* opts */
         testq   %rdi, %rdi
         jz      .Lcreate_valid
-        testq   $~GL_HEAP_LOCKED_FLAG, OPT_FLAGS(%rdi)
+        testq   $~(GL_HEAP_LOCKED_FLAG | GL_HEAP_COUNT_HITS_FLAG), OPT_FLAGS(%rdi)
         jnz     .Lcreate_invalid
         cmpq    $CACHE_MAX, OPT_CACHE_LIMIT(%rdi)
         ja      .Lcreate_invalid
@@ -415,7 +418,7 @@ INTERNAL_ALIAS(gl_default_heap, gl__default_heap)
         .section .rodata
         .p2align 3
 gl__default_options:
-        .quad   GL_HEAP_LOCKED_FLAG, 0, 0, 0, 0, 0, 0, 0
+        .quad   GL_HEAP_LOCKED_FLAG | GL_HEAP_COUNT_HITS_FLAG, 0, 0, 0, 0, 0, 0, 0
 
         .bss
         .p2align 6

@@ -45,6 +45,10 @@ ENTRY(gl_heap_malloc)
         subq    $8, %rdx
         movq    %rdx, H_CTOP(%rdi,%rcx,8)
         btrq    $HDR_CACHED_BIT, -8(%rax)       /* whole-word RMW: the next load of the header forwards */
+        testl   $HF_COUNT_HITS, H_FLAGS(%rdi)
+        jnz     .Lmalloc_count_hit
+        ret
+.Lmalloc_count_hit:
         incq    H_HITS(%rdi)
         ret
 END(gl_heap_malloc)

@@ -766,6 +766,31 @@ int main(int argc, char **argv)
     gl_options bad = { .reserved = { 1 } };
     gl_heap *hb = gl_heap_create(&bad);
     if (hb) gl_heap_destroy(hb);                              /* NULL is the documented answer; never a crash */
+    gl_options counting = { .flags = GL_HEAP_COUNT_HITS };
+    gl_heap *hh = gl_heap_create(&counting);
+    CHECK(hh != NULL, "gl_heap_create(GL_HEAP_COUNT_HITS)");
+    if (hh) {
+        gl_stats st;
+        void *q = gl_heap_malloc(hh, 40);
+        gl_heap_free(hh, q);
+        CHECK(gl_heap_malloc(hh, 40) == q, "the freed block comes back from the cache");
+        gl_heap_stats(hh, &st);
+        CHECK(st.cache_hits == 1, "a heap created with GL_HEAP_COUNT_HITS counts the hit");
+        gl_heap_destroy(hh);
+    }
+    gl_heap *hn = gl_heap_create(NULL);
+    CHECK(hn != NULL, "gl_heap_create(NULL)");
+    if (hn) {
+        gl_stats st;
+        void *q = gl_heap_malloc(hn, 40);
+        gl_heap_free(hn, q);
+        CHECK(gl_heap_malloc(hn, 40) == q, "the freed block comes back from the cache");
+        gl_heap_stats(hn, &st);
+        CHECK(st.cache_hits == 0, "a heap created without GL_HEAP_COUNT_HITS counts no hits");
+        gl_heap_destroy(hn);
+    }
+    gl_options badf = { .flags = 4 };
+    CHECK(gl_heap_create(&badf) == NULL, "gl_heap_create(unknown flag 4) refused");
     gl_options badc = { .cache_limit = 65537 };
     gl_heap *hc = gl_heap_create(&badc);
     CHECK(hc == NULL, "gl_heap_create(cache_limit 65537) refused");

@@ -142,6 +142,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
         private int maxSearchDepth;           // 0 = the native default (16)
         private int cacheLimit = GlimmerNative.GL_CACHE_DEFAULT;
         private boolean disableCache;
+        private boolean countCacheHits;
 
         private Builder() {
         }
@@ -180,6 +181,16 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
+        /**
+         * Count {@link HeapStats#cacheHits()}: the malloc fast path then increments a counter
+         * on every cache hit, which costs about 15 % of a malloc+free pair. Off by default
+         * (cacheHits() stays 0); the default heap counts them.
+         */
+        public Builder countCacheHits() {
+            this.countCacheHits = true;
+            return this;
+        }
+
         /** No recently-freed cache: every free goes straight to the coalescer. */
         public Builder disableCache() {
             this.disableCache = true;
@@ -191,7 +202,8 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             long handle;
             try (Arena tmp = Arena.ofConfined()) {
                 MemorySegment opts = tmp.allocate(GlimmerNative.GL_OPTIONS);   // zeroed: reserved[] = 0
-                opts.set(JAVA_LONG, GlimmerNative.OPT_FLAGS, shared ? GlimmerNative.GL_HEAP_LOCKED : 0);
+                opts.set(JAVA_LONG, GlimmerNative.OPT_FLAGS, (shared ? GlimmerNative.GL_HEAP_LOCKED : 0)
+                        | (countCacheHits ? GlimmerNative.GL_HEAP_COUNT_HITS : 0));
                 opts.set(JAVA_LONG, GlimmerNative.OPT_MAX_SEARCH_DEPTH, maxSearchDepth);
                 opts.set(JAVA_LONG, GlimmerNative.OPT_CACHE_LIMIT, cacheLimit);
                 opts.set(JAVA_LONG, GlimmerNative.OPT_DISABLE_CACHE, disableCache || cacheLimit == 0 ? 1 : 0);

@@ -14,7 +14,8 @@ import java.util.Arrays;
  * @param largeBlocks   blocks in a mapping of their own (requests of 1 MiB and more)
  * @param freeBytes     bytes in free blocks inside segments (headers included)
  * @param cachedBlocks  blocks parked in the recently-freed cache
- * @param cacheHits     mallocs served by the recently-freed cache
+ * @param cacheHits     mallocs served by the recently-freed cache, on heaps built with
+ *                      {@link GlimmerHeap.Builder#countCacheHits()} and the default heap; else 0
  * @param searchSteps   range-bin blocks examined for a best fit
  * @param osMaps        mmap calls
  * @param osUnmaps      munmap calls

@@ -31,7 +31,7 @@ class RecentlyFreedCacheTest {
 
     @Test
     void aBatchOfFreedBlocksComesBackInLifoOrderFromTheCache() {
-        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+        try (GlimmerHeap heap = GlimmerHeap.builder().countCacheHits().build()) {
             long[] p = mallocAll(heap, 20_000, 40);
             for (long q : p) {
                 heap.free(q);

@@ -47,13 +47,37 @@ class ReuseAndSplittingTest {
     }
 
     @Test
-    void aMallocServedFromTheCacheIsCountedAsACacheHit() {
-        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+    void aMallocServedFromTheCacheIsCountedAsACacheHitWhenTheHeapCountsThem() {
+        try (GlimmerHeap heap = GlimmerHeap.builder().countCacheHits().build()) {
             long p = heap.malloc(32);
             heap.free(p);
             long before = heap.stats().cacheHits();
-            heap.malloc(32);
+            assertEquals(p, heap.malloc(32));
             assertEquals(before + 1, heap.stats().cacheHits());
+        }
+    }
+
+    @Test
+    void theDefaultHeapCountsCacheHits() {
+        GlimmerHeap heap = Glimmer.defaultHeap();
+        long p = heap.malloc(32);
+        heap.free(p);
+        long before = heap.stats().cacheHits();
+        long q = heap.malloc(32);
+        try {
+            assertTrue(heap.stats().cacheHits() > before, "the default heap was created with GL_HEAP_COUNT_HITS");
+        } finally {
+            heap.free(q);
+        }
+    }
+
+    @Test
+    void aHeapThatDoesNotCountCacheHitsReportsNone() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long p = heap.malloc(32);
+            heap.free(p);
+            assertEquals(p, heap.malloc(32), "served by the cache");
+            assertEquals(0, heap.stats().cacheHits());
         }
     }
 
