@@ -1,0 +1,161 @@
+/*
+ * ab.c - A/B comparison of two builds of libglimmer.so in one process.
+ *
+ *   ab A.so B.so [rounds]
+ *
+ * On a shared, noisy machine two separate benchmark runs differ by more than
+ * most fast-path changes gain or lose.  This tool loads both builds with
+ * dlopen(RTLD_LOCAL) into one process, alternates them round by round on the
+ * same loops, and keeps the best round of each: noise then hits both alike.
+ * Run it with the same file twice to see its resolution (the ratio stays
+ * within about 1 % here).
+ *
+ * Loops (owned heap from gl_heap_create(NULL), every block written once):
+ *   pairs    malloc(32) + free
+ *   batch    1,000 blocks of 8..64 B allocated, then freed in order
+ *   grow     64 buffers grown by realloc x2 from 16 B to 256 B..64 KiB, Lua style
+ * Prints Mops/s (ops = mallocs + frees + reallocs) and B/A per loop.
+ */
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef void *(*create_fn)(const void *);
+typedef void *(*malloc_fn)(void *, size_t);
+typedef int (*free_fn)(void *, void *);
+typedef void *(*realloc_fn)(void *, void *, size_t);
+
+struct build {
+    const char *path;
+    void *heap;
+    malloc_fn malloc;
+    free_fn free;
+    realloc_fn realloc;
+};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void load(struct build *b, const char *path)
+{
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        fprintf(stderr, "ab: %s\n", dlerror());
+        exit(1);
+    }
+    create_fn create = (create_fn)dlsym(lib, "gl_heap_create");
+    b->path = path;
+    b->malloc = (malloc_fn)dlsym(lib, "gl_heap_malloc");
+    b->free = (free_fn)dlsym(lib, "gl_heap_free");
+    b->realloc = (realloc_fn)dlsym(lib, "gl_heap_realloc");
+    if (create == NULL || b->malloc == NULL || b->free == NULL || b->realloc == NULL) {
+        fprintf(stderr, "ab: %s does not export the glimmer.h heap functions\n", path);
+        exit(1);
+    }
+    b->heap = create(NULL);
+    if (b->heap == NULL) {
+        fprintf(stderr, "ab: gl_heap_create failed in %s\n", path);
+        exit(1);
+    }
+}
+
+static void *must(void *p)
+{
+    if (p == NULL) {
+        fprintf(stderr, "ab: allocation failed\n");
+        exit(1);
+    }
+    return p;
+}
+
+static double pairs(struct build *b)
+{
+    const long n = 5000000;
+    double t0 = now();
+    for (long i = 0; i < n; i++) {
+        char *p = must(b->malloc(b->heap, 32));
+        *(volatile char *)p = 1;
+        b->free(b->heap, p);
+    }
+    return 2.0 * (double)n / (now() - t0) / 1e6;
+}
+
+static double batch(struct build *b)
+{
+    enum { N = 1000, R = 5000 };
+    static void *v[N];
+    double t0 = now();
+    for (int r = 0; r < R; r++) {
+        for (int i = 0; i < N; i++) {
+            v[i] = must(b->malloc(b->heap, 8 + (size_t)(i * 7919) % 57));
+            *(volatile char *)v[i] = 1;
+        }
+        for (int i = 0; i < N; i++)
+            b->free(b->heap, v[i]);
+    }
+    return 2.0 * N * R / (now() - t0) / 1e6;
+}
+
+static double grow(struct build *b)
+{
+    enum { BUFFERS = 64, STEPS = 200000 };
+    void *buf[BUFFERS] = { 0 };
+    uint32_t size[BUFFERS] = { 0 }, cap[BUFFERS] = { 0 };
+    uint64_t x = 88172645463325252ull;              /* xorshift64: the same steps each round */
+    double t0 = now();
+    for (int i = 0; i < STEPS; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        int v = (int)(x % BUFFERS);
+        if (size[v] == 0) {
+            cap[v] = 1u << (8 + (x >> 32) % 9);
+            size[v] = 16;
+            buf[v] = must(b->realloc(b->heap, NULL, 16));
+            memset(buf[v], v, 16);
+        } else if (size[v] < cap[v]) {
+            buf[v] = must(b->realloc(b->heap, buf[v], 2 * (size_t)size[v]));
+            memset((char *)buf[v] + size[v], v, size[v]);
+            size[v] *= 2;
+        } else {
+            b->free(b->heap, buf[v]);
+            size[v] = 0;
+        }
+    }
+    for (int v = 0; v < BUFFERS; v++)
+        if (size[v])
+            b->free(b->heap, buf[v]);
+    return STEPS / (now() - t0) / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: ab A.so B.so [rounds]\n");
+        return 2;
+    }
+    int rounds = argc > 3 ? atoi(argv[3]) : 15;
+    struct build b[2];
+    load(&b[0], argv[1]);
+    load(&b[1], argv[2]);
+    static const struct { const char *name; double (*run)(struct build *); } loops[] = {
+        { "pairs", pairs }, { "batch", batch }, { "grow", grow },
+    };
+    printf("%-6s %12s %12s %8s   (best of %d rounds, Mops/s)\n", "loop", "A", "B", "B/A", rounds);
+    for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++) {
+        double best[2] = { 0, 0 };
+        for (int r = 0; r < rounds; r++)
+            for (int k = 0; k < 2; k++) {
+                double m = loops[l].run(&b[k]);
+                if (m > best[k])
+                    best[k] = m;
+            }
+        printf("%-6s %12.1f %12.1f %8.3f\n", loops[l].name, best[0], best[1], best[1] / best[0]);
+    }
+    return 0;
+}
