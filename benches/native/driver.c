@@ -226,9 +226,16 @@ static void open_allocators(int quiet, const char *only)
     struct allocator *a;
 
     a = &allocators[A_GLIMMER];
-    owned_heap = gl_heap_create(NULL);
+    /* GLIMMER_BENCH_HEAP_FLAGS: gl_options.flags for the owned heap (e.g. 4 =
+     * GL_HEAP_HUGE_PAGES), to measure an option; the report's runs leave it unset */
+    const char *flags = getenv("GLIMMER_BENCH_HEAP_FLAGS");
+    gl_options opts = { .flags = flags ? strtoull(flags, NULL, 0) : 0 };
+    owned_heap = gl_heap_create(&opts);
     if (owned_heap == NULL)
-        die("gl_heap_create(NULL) failed (status %d)", gl_heap_last_error(NULL));
+        die("gl_heap_create(flags %#llx) failed", (unsigned long long)opts.flags);
+    if (flags && !quiet)
+        fprintf(stderr, "note: Glimmer's owned heap has gl_options.flags %#llx (GLIMMER_BENCH_HEAP_FLAGS)\n",
+                (unsigned long long)opts.flags);
     a->malloc = owned_malloc; a->free = owned_free; a->realloc = owned_realloc;
     a->glimmer = owned_heap_of; a->available = 1;
 

@@ -177,11 +177,14 @@
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */
 #define GL_HEAP_COUNT_HITS_FLAG 2            /* gl_options.flags: GL_HEAP_COUNT_HITS */
+#define GL_HEAP_HUGE_PAGES_FLAG 4            /* gl_options.flags: GL_HEAP_HUGE_PAGES */
+#define GL_HEAP_FLAGS_KNOWN (GL_HEAP_LOCKED_FLAG | GL_HEAP_COUNT_HITS_FLAG | GL_HEAP_HUGE_PAGES_FLAG)
 #define GL_SMALL_CLASSES_N  64
 #define GL_ERROR_KINDS_N    8
 #define HF_LOCKED           1                /* front of a locked heap: H_INNER is the owned heap */
 #define HF_NO_CACHE         2
 #define HF_COUNT_HITS       4                /* the malloc fast path counts cache hits (H_HITS) */
+#define HF_HUGE_PAGES       8                /* new segments are advised MADV_HUGEPAGE */
 #define HEAP_MAGIC          0x476c696d6d657248   /* "Glimmer H" */
 
 /* ---- public structs (glimmer.h), byte offsets ---------------------------- */
@@ -261,6 +264,7 @@
 #define PROT_RW             3
 #define MAP_PRIVATE_ANON    0x22
 #define MADV_DONTNEED       4
+#define MADV_HUGEPAGE       14
 #define PAGE_SIZE           4096
 
 /* ---- assembler macros ---------------------------------------------------- */

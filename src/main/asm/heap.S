@@ -111,7 +111,10 @@ gl__init_owned:
         testq   $GL_HEAP_COUNT_HITS_FLAG, OPT_FLAGS(%r12)
         jz      4f
         orl     $HF_COUNT_HITS, H_FLAGS(%rbx)
-4:      cmpq    $0, OPT_DISABLE_CACHE(%r12)
+4:      testq   $GL_HEAP_HUGE_PAGES_FLAG, OPT_FLAGS(%r12)
+        jz      5f
+        orl     $HF_HUGE_PAGES, H_FLAGS(%rbx)
+5:      cmpq    $0, OPT_DISABLE_CACHE(%r12)
         je      3f
         xorl    %eax, %eax
         orl     $HF_NO_CACHE, H_FLAGS(%rbx)
@@ -141,7 +144,7 @@ ENTRY(gl_heap_create)
         movq    %rdi, %r12                      /* opts */
         testq   %rdi, %rdi
         jz      .Lcreate_valid
-        testq   $~(GL_HEAP_LOCKED_FLAG | GL_HEAP_COUNT_HITS_FLAG), OPT_FLAGS(%rdi)
+        testq   $~GL_HEAP_FLAGS_KNOWN, OPT_FLAGS(%rdi)
         jnz     .Lcreate_invalid
         cmpq    $CACHE_MAX, OPT_CACHE_LIMIT(%rdi)
         ja      .Lcreate_invalid

@@ -106,7 +106,12 @@ HIDDEN_ENTRY(gl__segment_new)
         testq   %rax, %rax
         jz      .Lnew_out
         movq    %rax, %r12
-        movq    %rbx, %rdi
+        testl   $HF_HUGE_PAGES, H_FLAGS(%rbx)
+        jz      3f
+        movq    %rax, %rdi
+        movl    $SEG_SIZE, %esi
+        call    gl__os_advise_huge
+3:      movq    %rbx, %rdi
         leaq    H_SEGSET(%rbx), %rsi
         movq    %r12, %rdx
         shrq    $SEG_SHIFT, %rdx

@@ -789,8 +789,15 @@ int main(int argc, char **argv)
         CHECK(st.cache_hits == 0, "a heap created without GL_HEAP_COUNT_HITS counts no hits");
         gl_heap_destroy(hn);
     }
-    gl_options badf = { .flags = 4 };
-    CHECK(gl_heap_create(&badf) == NULL, "gl_heap_create(unknown flag 4) refused");
+    gl_options huge = { .flags = GL_HEAP_HUGE_PAGES };
+    gl_heap *hp = gl_heap_create(&huge);
+    CHECK(hp != NULL, "gl_heap_create(GL_HEAP_HUGE_PAGES)");
+    if (hp) {
+        random_workload(hp, seed + 2, 20000, 5000);
+        gl_heap_destroy(hp);
+    }
+    gl_options badf = { .flags = 8 };
+    CHECK(gl_heap_create(&badf) == NULL, "gl_heap_create(unknown flag 8) refused");
     gl_options badc = { .cache_limit = 65537 };
     gl_heap *hc = gl_heap_create(&badc);
     CHECK(hc == NULL, "gl_heap_create(cache_limit 65537) refused");

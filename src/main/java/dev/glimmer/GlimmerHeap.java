@@ -143,6 +143,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
         private int cacheLimit = GlimmerNative.GL_CACHE_DEFAULT;
         private boolean disableCache;
         private boolean countCacheHits;
+        private boolean hugePages;
 
         private Builder() {
         }
@@ -191,6 +192,18 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             return this;
         }
 
+        /**
+         * Advise every 4 MiB segment of the heap {@code MADV_HUGEPAGE}, so the kernel may back it
+         * with transparent huge pages: far fewer page faults when fresh memory is first touched,
+         * fewer TLB misses; but resident memory grows in 2 MiB steps and a fault may wait for
+         * the kernel to compact memory. Off by default. Where the kernel has no transparent huge
+         * pages the advice changes nothing.
+         */
+        public Builder hugePages() {
+            this.hugePages = true;
+            return this;
+        }
+
         /** No recently-freed cache: every free goes straight to the coalescer. */
         public Builder disableCache() {
             this.disableCache = true;
@@ -203,7 +216,8 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             try (Arena tmp = Arena.ofConfined()) {
                 MemorySegment opts = tmp.allocate(GlimmerNative.GL_OPTIONS);   // zeroed: reserved[] = 0
                 opts.set(JAVA_LONG, GlimmerNative.OPT_FLAGS, (shared ? GlimmerNative.GL_HEAP_LOCKED : 0)
-                        | (countCacheHits ? GlimmerNative.GL_HEAP_COUNT_HITS : 0));
+                        | (countCacheHits ? GlimmerNative.GL_HEAP_COUNT_HITS : 0)
+                        | (hugePages ? GlimmerNative.GL_HEAP_HUGE_PAGES : 0));
                 opts.set(JAVA_LONG, GlimmerNative.OPT_MAX_SEARCH_DEPTH, maxSearchDepth);
                 opts.set(JAVA_LONG, GlimmerNative.OPT_CACHE_LIMIT, cacheLimit);
                 opts.set(JAVA_LONG, GlimmerNative.OPT_DISABLE_CACHE, disableCache || cacheLimit == 0 ? 1 : 0);

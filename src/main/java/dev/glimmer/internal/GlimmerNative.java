@@ -59,6 +59,8 @@ public final class GlimmerNative {
     public static final long GL_HEAP_LOCKED = 1;
     /** gl_options.flags: the malloc fast path counts cache hits (one memory increment per hit). */
     public static final long GL_HEAP_COUNT_HITS = 2;
+    /** gl_options.flags: every segment is advised MADV_HUGEPAGE. */
+    public static final long GL_HEAP_HUGE_PAGES = 4;
     public static final int GL_SMALL_CLASSES = 64;
     /** Most recently-freed blocks a heap may keep per small class (gl_options.cache_limit). */
     public static final int GL_CACHE_MAX = 65536;
