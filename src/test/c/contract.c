@@ -782,6 +782,37 @@ int main(int argc, char **argv)
     CHECK(ho != NULL, "gl_heap_create(depth 1, cache 2)");
     random_workload(ho, seed + 1, 50000, 10000);
     gl_heap_destroy(ho);
+    /* cache limits around the slot arrays' sizes: one page holds 512 slots,
+     * the arrays double from there */
+    static const uint64_t limits[] = { 1, 511, 512, 513, 1024, 1025 };
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        gl_options lim = { .cache_limit = limits[i] };
+        gl_heap *hl = gl_heap_create(&lim);
+        CHECK(hl != NULL, "gl_heap_create(cache_limit %llu)", (unsigned long long)limits[i]);
+        if (hl) {
+            /* 1,100 frees of one class: the stack grows through its page and
+             * doubling sizes, and is flushed whole each time it is full */
+            enum { BURST = 1100 };
+            static void *burst[BURST];
+            for (int k = 0; k < BURST; k++)
+                burst[k] = gl_heap_malloc(hl, 40);
+            for (int k = 0; k < BURST; k++)
+                CHECK(gl_heap_free(hl, burst[k]) == GL_OK, "free %d of the burst", k);
+            gl_stats st;
+            gl_heap_stats(hl, &st);
+            uint64_t expect = limits[i] >= BURST ? BURST : (BURST - 1) % limits[i] + 1;
+            CHECK(st.cached_blocks == expect, "cache_limit %llu: %llu cached after %d frees, expected %llu",
+                  (unsigned long long)limits[i], (unsigned long long)st.cached_blocks, BURST,
+                  (unsigned long long)expect);
+            void *back = gl_heap_malloc(hl, 40);
+            CHECK(back == burst[BURST - 1], "the last block freed comes back first");
+            gl_heap_free(hl, back);
+            CHECK(gl_heap_check(hl, NULL) == GL_CHECK_OK, "cache_limit %llu: check after the burst",
+                  (unsigned long long)limits[i]);
+            random_workload(hl, seed + 10 + i, 30000, 5000);
+            gl_heap_destroy(hl);
+        }
+    }
     gl_options bad = { .reserved = { 1 } };
     gl_heap *hb = gl_heap_create(&bad);
     if (hb) gl_heap_destroy(hb);                              /* NULL is the documented answer; never a crash */
@@ -800,7 +831,7 @@ int main(int argc, char **argv)
     gl_heap *hc = gl_heap_create(&badc);
     CHECK(hc == NULL, "gl_heap_create(cache_limit 65537) refused");
     if (hc) gl_heap_destroy(hc);
-    ok("max_search_depth 1, cache_limit 2; bad options do not crash (reserved: %s, cache 65537: refused)",
+    ok("max_search_depth 1, cache_limit 2 and 1..1025; bad options do not crash (reserved: %s, cache 65537: refused)",
        hb ? "accepted" : "refused");
 
     begin("threads");
