@@ -374,6 +374,19 @@ name:                           \
 /* Memory below `addr` may now hold data: move the top's clean mark (the
  * address from which top memory is known to be untouched, -1 for none) up
  * to it.  addr is a register; it is left unchanged. */
+/* push node on the front of a doubly linked list whose first node is in
+ * memory at head; next/prev are the node's link offsets.  Clobbers tmp. */
+.macro LIST_PUSH_FRONT head, node, next, prev, tmp
+        movq    \head, \tmp
+        movq    \tmp, \next(\node)
+        movq    $0, \prev(\node)
+        testq   \tmp, \tmp
+        jz      .Llpf_empty\@
+        movq    \node, \prev(\tmp)
+.Llpf_empty\@:
+        movq    \node, \head
+.endm
+
 /* push user pointer p on the cache stack of its class, whose top slot
  * (H_CTOP, checked below H_CLIM by the caller) is in register slot; marks
  * p's header CACHED.  Clobbers slot. */

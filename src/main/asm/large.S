@@ -70,13 +70,7 @@ HIDDEN_ENTRY(gl__large_alloc)
         MKHDR   %rbx, %rsi, %rbp, %rax, %rcx
         btsq    $HDR_LARGE_BIT, %rax
         movq    %rax, LG_HDR(%r15)
-        movq    H_LARGE_LIST(%rbx), %rax
-        movq    %rax, LG_NEXT(%r15)
-        movq    $0, LG_PREV(%r15)
-        testq   %rax, %rax
-        jz      2f
-        movq    %r15, LG_PREV(%rax)
-2:      movq    %r15, H_LARGE_LIST(%rbx)
+        LIST_PUSH_FRONT H_LARGE_LIST(%rbx), %r15, LG_NEXT, LG_PREV, %rax
         incq    H_NLARGE(%rbx)
         incq    H_LIVE_BLOCKS(%rbx)
         addq    H_LIVE_BYTES(%rbx), %rbp

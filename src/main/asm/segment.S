@@ -131,13 +131,7 @@ HIDDEN_ENTRY(gl__segment_new)
         xorq    %r12, %rax
         movq    %rax, SEG_MAGIC(%r12)
         movq    %rbx, SEG_HEAP(%r12)
-        movq    H_SEG_LIST(%rbx), %rax
-        movq    %rax, SEG_NEXT(%r12)
-        movq    $0, SEG_PREV(%r12)
-        testq   %rax, %rax
-        jz      2f
-        movq    %r12, SEG_PREV(%rax)
-2:      movq    %r12, H_SEG_LIST(%rbx)
+        LIST_PUSH_FRONT H_SEG_LIST(%rbx), %r12, SEG_NEXT, SEG_PREV, %rax
         incq    H_NSEG(%rbx)
         movq    %r12, %rax
         jmp     .Lnew_out
