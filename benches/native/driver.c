@@ -1,12 +1,12 @@
 /*
  * driver.c - Glimmer's native side-by-side benchmark driver.
  *
- * Every allocator is called through the same three function pointers
- * (malloc, free, realloc) by the same kernels, on the same precomputed
+ * Every allocator is called through function pointers to its own entry
+ * points (malloc, free, realloc) by the same kernels, on the same precomputed
  * request streams:
  *
- *   glimmer          Glimmer's owned heap: gl_heap_malloc/free/realloc through a
- *                    three-instruction adapter holding the gl_heap *
+ *   glimmer          Glimmer's owned heap: gl_heap_malloc/free/realloc, called
+ *                    at their own entry points with the gl_heap * first
  *   glimmer-default  Glimmer's default (locked) heap: gl_malloc/gl_free/gl_realloc
  *   glibc            the process's own malloc/free/realloc
  *   jemalloc         libjemalloc.so.2        malloc/free/realloc     } dlopen(RTLD_LOCAL|RTLD_NOW):
@@ -152,28 +152,59 @@ static void shuffle(uint32_t *a, uint32_t n, struct rng *r)
 typedef void *(*malloc_fn)(size_t);
 typedef void (*free_fn)(void *);
 typedef void *(*realloc_fn)(void *, size_t);
+typedef void *(*heap_malloc_fn)(gl_heap *, size_t);
+typedef int (*heap_free_fn)(gl_heap *, void *);
+typedef void *(*heap_realloc_fn)(gl_heap *, void *, size_t);
+
+/* How an allocator is called: as malloc(n), or - Glimmer's owned heap, when
+ * `heap` is set - at gl_heap_malloc(heap, n) and its siblings.  Every kernel
+ * is compiled once for each way (TWO_WAYS), so neither pays for an adapter;
+ * the heap's way costs the one register move its API asks for.
+ * gl_heap_free's status is not looked at in a kernel: a misuse is counted in
+ * the heap's statistics, which are verified after every measured run. */
+struct calls {
+    malloc_fn malloc;
+    free_fn free;
+    realloc_fn realloc;
+    gl_heap *heap;
+    heap_malloc_fn heap_malloc;
+    heap_free_fn heap_free;
+    heap_realloc_fn heap_realloc;
+};
+
+static inline __attribute__((always_inline))
+void *call_malloc(const struct calls *c, const int by_heap, size_t n)
+{
+    return by_heap ? c->heap_malloc(c->heap, n) : c->malloc(n);
+}
+
+static inline __attribute__((always_inline))
+void call_free(const struct calls *c, const int by_heap, void *p)
+{
+    if (by_heap)
+        (void)c->heap_free(c->heap, p);
+    else
+        c->free(p);
+}
+
+static inline __attribute__((always_inline))
+void *call_realloc(const struct calls *c, const int by_heap, void *p, size_t n)
+{
+    return by_heap ? c->heap_realloc(c->heap, p, n) : c->realloc(p, n);
+}
 
 struct allocator {
     const char *name;            /* id on the command line and in the CSV files */
     const char *soname;          /* peers: the library dlopen()ed; NULL otherwise */
     const char *package;         /* peers: the Debian package holding it */
     const char *sym[3];          /* peers: names of malloc, free, realloc */
-    malloc_fn malloc;
-    free_fn free;
-    realloc_fn realloc;
+    struct calls calls;
     gl_heap *(*glimmer)(void);   /* Glimmer: the heap whose statistics are verified */
     int available;
     char why[320];               /* why it is not available */
 };
 
-/* ---- Glimmer's owned heap: the adapter holds the heap ---------------------
- * Each function is three instructions (move the argument, load the heap,
- * jump).  gl_heap_free's status is not looked at here: a misuse is counted in
- * the heap's statistics, which are verified after every measured run. */
 static gl_heap *owned_heap;
-static void *owned_malloc(size_t n) { return gl_heap_malloc(owned_heap, n); }
-static void owned_free(void *p) { (void)gl_heap_free(owned_heap, p); }
-static void *owned_realloc(void *p, size_t n) { return gl_heap_realloc(owned_heap, p, n); }
 static gl_heap *owned_heap_of(void) { return owned_heap; }
 
 /* ---- the no-op allocator: the driver loop's own cost, for callgrind ------- */
@@ -195,7 +226,7 @@ static struct allocator allocators[A_COUNT] = {
                      .package = "libtcmalloc-minimal4", .sym = { "tc_malloc", "tc_free", "tc_realloc" } },
 };
 
-static struct allocator noop_allocator = { .name = "noop", .malloc = noop_malloc, .free = noop_free,
+static struct allocator noop_allocator = { .name = "noop", .calls = { .malloc = noop_malloc, .free = noop_free },
                                            .available = 1 };
 
 static int is_peer(const struct allocator *a) { return a->soname != NULL || a == &allocators[A_GLIBC]; }
@@ -236,15 +267,17 @@ static void open_allocators(int quiet, const char *only)
     if (flags && !quiet)
         fprintf(stderr, "note: Glimmer's owned heap has gl_options.flags %#llx (GLIMMER_BENCH_HEAP_FLAGS)\n",
                 (unsigned long long)opts.flags);
-    a->malloc = owned_malloc; a->free = owned_free; a->realloc = owned_realloc;
+    a->calls = (struct calls){ .heap = owned_heap, .heap_malloc = gl_heap_malloc, .heap_free = gl_heap_free,
+                               .heap_realloc = gl_heap_realloc };
     a->glimmer = owned_heap_of; a->available = 1;
 
     a = &allocators[A_GLIMMER_DEFAULT];
-    a->malloc = gl_malloc; a->free = gl_free; a->realloc = gl_realloc;
+    a->calls = (struct calls){ .malloc = gl_malloc, .free = gl_free, .realloc = gl_realloc };
     a->glimmer = gl_default_heap; a->available = 1;
 
     a = &allocators[A_GLIBC];
-    a->malloc = malloc; a->free = free; a->realloc = realloc; a->available = 1;
+    a->calls = (struct calls){ .malloc = malloc, .free = free, .realloc = realloc };
+    a->available = 1;
 
     char missing[128] = "";
     for (int i = A_JEMALLOC; i <= A_TCMALLOC; i++) {
@@ -271,7 +304,8 @@ static void open_allocators(int quiet, const char *only)
             if (f[k] == NULL)
                 die("%s is installed but does not export %s", a->soname, a->sym[k]);
         }
-        a->malloc = (malloc_fn)f[0]; a->free = (free_fn)f[1]; a->realloc = (realloc_fn)f[2];
+        a->calls = (struct calls){ .malloc = (malloc_fn)f[0], .free = (free_fn)f[1],
+                                   .realloc = (realloc_fn)f[2] };
         a->available = 1;
         continue;
     skip:
@@ -300,10 +334,11 @@ static struct allocator *find_allocator(const char *name)
  * library initialisation is not part of a measured (cold) run. */
 static void warm_allocator(const struct allocator *a)
 {
-    void *p = a->malloc(1);
+    const int by_heap = a->calls.heap != NULL;
+    void *p = call_malloc(&a->calls, by_heap, 1);
     if (p == NULL)
         die("%s: malloc(1) returned NULL", a->name);
-    a->free(p);
+    call_free(&a->calls, by_heap, p);
 }
 
 /* ======================================================================== */
@@ -649,37 +684,55 @@ void fail_corrupt(const struct allocator *a, const struct workload *w, const uns
         p[bad], tag);
 }
 
+/* TWO_WAYS(ret, name, (params), args...): from name_body(args..., by_heap),
+ * an always_inline kernel body, makes name_plain and name_heap (each compiled
+ * with by_heap a constant) and name, which calls the one for the allocator */
+#define TWO_WAYS(ret, name, params, ...)                                                          \
+    static __attribute__((noinline)) ret name##_plain params { return name##_body(__VA_ARGS__, 0); } \
+    static __attribute__((noinline)) ret name##_heap params { return name##_body(__VA_ARGS__, 1); }  \
+    static ret name params                                                                        \
+    {                                                                                             \
+        return a->calls.heap != NULL ? name##_heap(__VA_ARGS__) : name##_plain(__VA_ARGS__);       \
+    }
+
 /* the pair loop; `n` is a constant where it is inlined with one, so the
  * loop carries no size and no page loop */
 static inline __attribute__((always_inline))
-void pair_loop(const struct allocator *a, const struct workload *w, uint64_t pairs, const size_t n)
+uint64_t pair_loop(const struct allocator *a, const struct workload *w, uint64_t pairs, const size_t n,
+                   const int by_heap)
 {
-    const malloc_fn m = a->malloc;
-    const free_fn f = a->free;
+    const struct calls c = a->calls;
     for (uint64_t i = 0; i < pairs; i++) {
         const unsigned char tag = (unsigned char)i;
-        unsigned char *p = m(n);
+        unsigned char *p = call_malloc(&c, by_heap, n);
         if (__builtin_expect(p == NULL, 0))
             fail_null(a, w, n, 2 * i);
         touch(p, n, tag);
         USE(p);
         if (__builtin_expect(!intact(p, n, tag), 0))
             fail_corrupt(a, w, p, n, tag, 2 * i + 1);
-        f(p);
+        call_free(&c, by_heap, p);
     }
+    return pairs;
 }
 
-static __attribute__((noinline))
-void pair_loop_fixed(const struct allocator *a, const struct workload *w, uint64_t pairs)
+static inline __attribute__((always_inline))
+uint64_t pair_loop_fixed_body(const struct allocator *a, const struct workload *w, uint64_t pairs,
+                              const int by_heap)
 {
-    pair_loop(a, w, pairs, PAIR_SIZE);
+    return pair_loop(a, w, pairs, PAIR_SIZE, by_heap);
 }
+TWO_WAYS(uint64_t, pair_loop_fixed, (const struct allocator *a, const struct workload *w, uint64_t pairs),
+         a, w, pairs)
 
-static __attribute__((noinline))
-void pair_loop_any(const struct allocator *a, const struct workload *w, uint64_t pairs, size_t n)
+static inline __attribute__((always_inline))
+uint64_t pair_loop_any_body(const struct allocator *a, const struct workload *w, uint64_t pairs, size_t n,
+                            const int by_heap)
 {
-    pair_loop(a, w, pairs, n);
+    return pair_loop(a, w, pairs, n, by_heap);
 }
+TWO_WAYS(uint64_t, pair_loop_any, (const struct allocator *a, const struct workload *w, uint64_t pairs,
+                                   size_t n), a, w, pairs, n)
 
 /* malloc(n)+free, `rounds` x PAIR_ROUND times, with one other block of n
  * bytes live throughout when the row says so; returns operations done */
@@ -690,8 +743,9 @@ uint64_t kernel_pair(const struct allocator *a, const struct workload *w, uint64
     const uint64_t pairs = rounds * PAIR_ROUND;
     unsigned char *kept = NULL;
 
+    const int by_heap = a->calls.heap != NULL;
     if (w->keep) {
-        kept = a->malloc(n);
+        kept = call_malloc(&a->calls, by_heap, n);
         if (kept == NULL)
             fail_null(a, w, n, 0);
         touch(kept, n, 0xA5);
@@ -703,23 +757,23 @@ uint64_t kernel_pair(const struct allocator *a, const struct workload *w, uint64
     if (kept != NULL) {
         if (!intact(kept, n, 0xA5))
             fail_corrupt(a, w, kept, n, 0xA5, 2 * pairs);
-        a->free(kept);
+        call_free(&a->calls, by_heap, kept);
     }
     return 2 * pairs + (kept ? 2 : 0);
 }
 
 /* n blocks of the row's sizes, then freed in the row's order, `rounds` times */
-static __attribute__((noinline))
-uint64_t kernel_batch(const struct allocator *a, const struct workload *w, uint64_t rounds)
+static inline __attribute__((always_inline))
+uint64_t kernel_batch_body(const struct allocator *a, const struct workload *w, uint64_t rounds,
+                           const int by_heap)
 {
-    const malloc_fn m = a->malloc;
-    const free_fn f = a->free;
+    const struct calls c = a->calls;
     const uint32_t n = w->n, *size = w->sizes, *order = w->order_idx;
     unsigned char **ptr = (unsigned char **)w->ptrs;
 
     for (uint64_t r = 0; r < rounds; r++) {
         for (uint32_t i = 0; i < n; i++) {
-            unsigned char *p = m(size[i]);
+            unsigned char *p = call_malloc(&c, by_heap, size[i]);
             if (__builtin_expect(p == NULL, 0))
                 fail_null(a, w, size[i], r * 2 * n + i);
             touch(p, size[i], (unsigned char)(i + r));
@@ -730,20 +784,20 @@ uint64_t kernel_batch(const struct allocator *a, const struct workload *w, uint6
             unsigned char *p = ptr[i];
             if (__builtin_expect(!intact(p, size[i], (unsigned char)(i + r)), 0))
                 fail_corrupt(a, w, p, size[i], (unsigned char)(i + r), r * 2 * n + n + j);
-            f(p);
+            call_free(&c, by_heap, p);
         }
     }
     return rounds * 2 * n;
 }
+TWO_WAYS(uint64_t, kernel_batch, (const struct allocator *a, const struct workload *w, uint64_t rounds),
+         a, w, rounds)
 
 /* operations [from, to) of the row's trace; `round` varies the tags */
-static __attribute__((noinline))
-uint64_t kernel_trace(const struct allocator *a, const struct workload *w, size_t from, size_t to,
-                      uint64_t round)
+static inline __attribute__((always_inline))
+uint64_t kernel_trace_body(const struct allocator *a, const struct workload *w, size_t from, size_t to,
+                           uint64_t round, const int by_heap)
 {
-    const malloc_fn m = a->malloc;
-    const free_fn f = a->free;
-    const realloc_fn re = a->realloc;
+    const struct calls c = a->calls;
     const int by_realloc = w->realloc_alloc;
     const struct op *ops = w->ops;
     struct live *live = w->live;
@@ -755,13 +809,13 @@ uint64_t kernel_trace(const struct allocator *a, const struct workload *w, size_
         if (size == 0) {                                          /* free */
             if (__builtin_expect(!intact(s->p, s->size, s->tag), 0))
                 fail_corrupt(a, w, s->p, s->size, s->tag, k);
-            f(s->p);
+            call_free(&c, by_heap, s->p);
             s->p = NULL;
             continue;
         }
         unsigned char *p;
         if (s->p == NULL) {                                       /* allocate */
-            p = by_realloc ? re(NULL, size) : m(size);
+            p = by_realloc ? call_realloc(&c, by_heap, NULL, size) : call_malloc(&c, by_heap, size);
             if (__builtin_expect(p == NULL, 0))
                 fail_null(a, w, size, k);
         } else {                                                  /* resize: contents kept */
@@ -769,7 +823,7 @@ uint64_t kernel_trace(const struct allocator *a, const struct workload *w, size_
             const uint32_t old = s->size;
             if (__builtin_expect(!intact(s->p, old, old_tag), 0))
                 fail_corrupt(a, w, s->p, old, old_tag, k);
-            p = re(s->p, size);
+            p = call_realloc(&c, by_heap, s->p, size);
             if (__builtin_expect(p == NULL, 0))
                 fail_null(a, w, size, k);
             if (__builtin_expect(!kept_by_realloc(p, old, size, old_tag), 0))
@@ -782,6 +836,8 @@ uint64_t kernel_trace(const struct allocator *a, const struct workload *w, size_
     }
     return to - from;
 }
+TWO_WAYS(uint64_t, kernel_trace, (const struct allocator *a, const struct workload *w, size_t from,
+                                  size_t to, uint64_t round), a, w, from, to, round)
 
 /* One run of a row: returns the operations done. */
 static uint64_t run_row(const struct allocator *a, const struct workload *w, uint64_t rounds)

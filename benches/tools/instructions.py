@@ -45,7 +45,7 @@ PAIRS = {"smoke": (10_000, 20_000), "quick": (100_000, 300_000), "bench": (200_0
 ROWS = ["small-1000-fifo", "small-1000-random", "mixed-1000-random"]
 ROUNDS = {"smoke": (2, 4), "quick": (10, 30), "bench": (20, 120)}
 # Glimmer's code whose every instruction is listed in the profile
-PROFILED = {"glimmer": ["owned_malloc", "gl_heap_malloc", "owned_free", "gl_heap_free"]}
+PROFILED = {"glimmer": ["gl_heap_malloc", "gl_heap_free"]}
 
 
 def die(msg):
