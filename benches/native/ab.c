@@ -14,6 +14,9 @@
  *   pairs    malloc(32) + free
  *   batch    1,000 blocks of 8..64 B allocated, then freed in order
  *   grow     64 buffers grown by realloc x2 from 16 B to 256 B..64 KiB, Lua style
+ *   fresh    a new heap (fresh memory: page faults, carving, the cache's first
+ *            slot arrays), 100,000 blocks of 8..64 B allocated and freed in
+ *            order, the heap destroyed -- the driver's cold row, in one process
  * Prints Mops/s (ops = mallocs + frees + reallocs) and B/A per loop.
  */
 #include <dlfcn.h>
@@ -24,6 +27,7 @@
 #include <time.h>
 
 typedef void *(*create_fn)(const void *);
+typedef void (*destroy_fn)(void *);
 typedef void *(*malloc_fn)(void *, size_t);
 typedef int (*free_fn)(void *, void *);
 typedef void *(*realloc_fn)(void *, void *, size_t);
@@ -31,6 +35,8 @@ typedef void *(*realloc_fn)(void *, void *, size_t);
 struct build {
     const char *path;
     void *heap;
+    create_fn create;
+    destroy_fn destroy;
     malloc_fn malloc;
     free_fn free;
     realloc_fn realloc;
@@ -51,11 +57,13 @@ static void load(struct build *b, const char *path)
         exit(1);
     }
     create_fn create = (create_fn)dlsym(lib, "gl_heap_create");
+    b->create = create;
+    b->destroy = (destroy_fn)dlsym(lib, "gl_heap_destroy");
     b->path = path;
     b->malloc = (malloc_fn)dlsym(lib, "gl_heap_malloc");
     b->free = (free_fn)dlsym(lib, "gl_heap_free");
     b->realloc = (realloc_fn)dlsym(lib, "gl_heap_realloc");
-    if (create == NULL || b->malloc == NULL || b->free == NULL || b->realloc == NULL) {
+    if (create == NULL || b->destroy == NULL || b->malloc == NULL || b->free == NULL || b->realloc == NULL) {
         fprintf(stderr, "ab: %s does not export the glimmer.h heap functions\n", path);
         exit(1);
     }
@@ -133,6 +141,28 @@ static double grow(struct build *b)
     return STEPS / (now() - t0) / 1e6;
 }
 
+static double fresh(struct build *b)
+{
+    enum { N = 100000 };
+    static void *v[N];
+    void *heap = b->create(NULL);
+    if (heap == NULL) {
+        fprintf(stderr, "ab: gl_heap_create failed in %s\n", b->path);
+        exit(1);
+    }
+    double t0 = now();
+    for (int i = 0; i < N; i++) {
+        size_t n = 8 + (size_t)(i * 7919) % 57;
+        v[i] = must(b->malloc(heap, n));
+        memset(v[i], i, n);
+    }
+    for (int i = 0; i < N; i++)
+        b->free(heap, v[i]);
+    double mops = 2.0 * N / (now() - t0) / 1e6;
+    b->destroy(heap);
+    return mops;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -144,7 +174,7 @@ int main(int argc, char **argv)
     load(&b[0], argv[1]);
     load(&b[1], argv[2]);
     static const struct { const char *name; double (*run)(struct build *); } loops[] = {
-        { "pairs", pairs }, { "batch", batch }, { "grow", grow },
+        { "pairs", pairs }, { "batch", batch }, { "grow", grow }, { "fresh", fresh },
     };
     printf("%-6s %12s %12s %8s   (best of %d rounds, Mops/s)\n", "loop", "A", "B", "B/A", rounds);
     for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++) {

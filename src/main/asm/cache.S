@@ -65,10 +65,10 @@ END(gl__cache_push)
 /*
  * gl__cache_make_room(heap, class) -> eax = 0 (the stack has a free slot)
  *   or 1 (no slot array and the OS gave none).
- *   A stack below the limit grows: a new array of twice the capacity (the
- *   first one a page), capped at the limit, the pointers copied over, the
- *   old array unmapped.  A stack at the limit -- or one the OS would not
- *   grow -- is flushed.
+ *   A stack below the limit grows to twice its capacity (the first array
+ *   a page), capped at the limit: mremap moves or extends the mapping with
+ *   its pages, so nothing is copied and no slot page faults twice.  A stack
+ *   at the limit -- or one the OS would not grow -- is flushed.
  *   rdi = owned heap, rsi = class.  Clobbers caller-saved registers.
  */
         .p2align 4
@@ -94,34 +94,34 @@ gl__cache_make_room:
         cmovzq  %rax, %r15
         cmpq    %r14, %r15
         cmovaq  %r14, %r15
+        leaq    PAGE_SIZE-1(%r15), %rcx
+        andq    $-PAGE_SIZE, %rcx               /* new mapping length */
         movq    %rbx, %rdi
-        leaq    PAGE_SIZE-1(%r15), %rsi
-        andq    $-PAGE_SIZE, %rsi
+        testq   %r13, %r13
+        jnz     .Lroom_grow
+        movq    %rcx, %rsi
         call    gl__os_map
         testq   %rax, %rax
-        jz      .Lroom_no_memory
-        /* copy the stack, oldest first */
-        movq    %rax, %rdi
+        jz      .Lroom_none
+        movq    %rax, H_CTOP(%rbx,%r12,8)
+        jmp     .Lroom_mapped
+.Lroom_grow:
+        /* the kernel moves the slots' pages; the stack keeps its depth */
         movq    H_CBASE(%rbx,%r12,8), %rsi
+        leaq    PAGE_SIZE-1(%r13), %rdx
+        andq    $-PAGE_SIZE, %rdx
+        call    gl__os_grow
+        testq   %rax, %rax
+        jz      .Lroom_flush
         movq    H_CTOP(%rbx,%r12,8), %rcx
-        subq    %rsi, %rcx
-        shrq    $3, %rcx
-        rep movsq
-        movq    %rdi, H_CTOP(%rbx,%r12,8)
-        movq    H_CBASE(%rbx,%r12,8), %rsi      /* old array */
+        subq    H_CBASE(%rbx,%r12,8), %rcx
+        addq    %rax, %rcx
+        movq    %rcx, H_CTOP(%rbx,%r12,8)
+.Lroom_mapped:
         movq    %rax, H_CBASE(%rbx,%r12,8)
         addq    %rax, %r15
         movq    %r15, H_CLIM(%rbx,%r12,8)
-        testq   %r13, %r13
-        jz      .Lroom_ok
-        movq    %rbx, %rdi
-        leaq    PAGE_SIZE-1(%r13), %rdx
-        andq    $-PAGE_SIZE, %rdx
-        call    gl__os_unmap
         jmp     .Lroom_ok
-.Lroom_no_memory:
-        testq   %r13, %r13
-        jz      .Lroom_none
 .Lroom_flush:
         movq    %rbx, %rdi
         movq    %r12, %rsi

@@ -164,7 +164,8 @@
 #define H_LARGE_GONE        6640             /* u64[16]: ring of recently unmapped large blocks */
 #define H_LARGE_GONE_POS    6768             /* next ring slot */
 #define LARGE_GONE_SLOTS    16
-#define H_STRUCT_END        6776
+#define H_TOP_READY         6776             /* the top segment is populated below this; -1: not a fresh top */
+#define H_STRUCT_END        6784
 #define HEAP_MAP_SIZE       8192             /* the heap struct's own mapping */
 #define LOCKED_MAP_SIZE     4096             /* a locked heap's front struct */
 
@@ -259,12 +260,16 @@
 #define SYS_mmap            9
 #define SYS_munmap          11
 #define SYS_madvise         28
+#define SYS_mremap          25
+#define MREMAP_MAYMOVE      1
 #define SYS_sched_yield     24
 #define SYS_getrandom       318
 #define PROT_RW             3
 #define MAP_PRIVATE_ANON    0x22
 #define MADV_DONTNEED       4
 #define MADV_HUGEPAGE       14
+#define MADV_POPULATE_WRITE 23               /* Linux 5.14; older kernels refuse it (EINVAL) */
+#define PREFAULT_WINDOW     65536            /* a fresh top is populated this many bytes at a time */
 #define PAGE_SIZE           4096
 
 /* ---- assembler macros ---------------------------------------------------- */
@@ -404,6 +409,24 @@ name:                           \
         je      .Lrc_done\@
         movq    \addr, H_TOP_CLEAN(\heap)
 .Lrc_done\@:
+.endm
+
+/* PREFAULT_TOP heap, addr: the top segment's bytes below addr are about to
+ * be written for the first time; when addr passes the populated mark, the
+ * window holding addr - 1 is populated in one system call
+ * (gl__top_prefault) instead of taking a page fault per page.  Flags are
+ * clobbered; every register is kept. */
+.macro PREFAULT_TOP heap, addr
+        cmpq    H_TOP_READY(\heap), \addr
+        jbe     .Lpf_done\@
+        pushq   \heap
+        .cfi_adjust_cfa_offset 8
+        pushq   \addr
+        .cfi_adjust_cfa_offset 8
+        call    gl__top_prefault
+        addq    $16, %rsp
+        .cfi_adjust_cfa_offset -16
+.Lpf_done\@:
 .endm
 
 /* dst = block size of header word w (flags and tag dropped) */

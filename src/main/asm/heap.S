@@ -333,6 +333,7 @@ gl__reset_owned:
         movq    SEG_NEXT(%r12), %r12
         jmp     2b
 3:      movq    $-1, H_TOP_CLEAN(%rbx)          /* reused memory is not clean */
+        movq    $-1, H_TOP_READY(%rbx)
         addq    $8, %rsp
         .cfi_adjust_cfa_offset -8
         CFI_POP %r12

@@ -86,6 +86,8 @@ HIDDEN_ENTRY(gl__malloc_slow)
         jb      gl__malloc_core                 /* taking it whole: the core's job */
         /* the new top */
         leaq    (%rax,%rcx), %r9
+        leaq    8(%r9), %r10
+        PREFAULT_TOP %rdi, %r10
         MKHDR   %rdi, %r9, %r8, %r10, %r11
         btsq    $HDR_FREE_BIT, %r10
         movq    %r10, (%r9)
@@ -429,6 +431,7 @@ HIDDEN_ENTRY(gl__take)
         movq    %rax, (%rsi)
         movq    %rsi, H_TOP(%rbx)
         movq    $-1, H_TOP_CLEAN(%rbx)          /* recycled memory */
+        movq    $-1, H_TOP_READY(%rbx)
         jmp     .Ltake_header
 .Ltake_whole:
         movq    %r14, %r13
@@ -467,6 +470,8 @@ HIDDEN_ENTRY(gl__carve_top)
         movq    %rdi, %rbx
         movq    %rsi, %r12                      /* block = old top */
         movq    %rcx, %r13                      /* R */
+        leaq    8(%rsi,%rcx), %rax              /* the end of the new top's header */
+        PREFAULT_TOP %rbx, %rax
         movq    %rdx, %rax
         subq    %rcx, %rax                      /* rest */
         cmpq    $MIN_BLOCK, %rax

@@ -85,6 +85,52 @@ HIDDEN_ENTRY(gl__os_unmap)
 END(gl__os_unmap)
 
 /*
+ * gl__os_grow(heap, address, length, new length) -> new address or 0
+ *   mremap(MREMAP_MAYMOVE): the mapping grows in place or moves, its pages
+ *   carried over by the kernel (no copy, no fault); the added part is fresh
+ *   zeroed memory.  On failure (0) the old mapping is unchanged.
+ *   rdi = heap (or 0), rsi = address, rdx = length, rcx = new length (page
+ *   multiples, new > old).  Counted as one map.  Clobbers rcx, rdx, rsi,
+ *   r8-r11.
+ */
+HIDDEN_ENTRY(gl__os_grow)
+        pushq   %rdi
+        .cfi_adjust_cfa_offset 8
+        pushq   %rcx
+        .cfi_adjust_cfa_offset 8
+        pushq   %rdx
+        .cfi_adjust_cfa_offset 8
+        movq    %rsi, %rdi
+        movq    %rdx, %rsi
+        movq    %rcx, %rdx
+        movl    $MREMAP_MAYMOVE, %r10d
+        movl    $SYS_mremap, %eax
+        syscall
+        popq    %rdx                            /* old length */
+        .cfi_adjust_cfa_offset -8
+        popq    %rsi                            /* new length */
+        .cfi_adjust_cfa_offset -8
+        popq    %rdi
+        .cfi_adjust_cfa_offset -8
+        cmpq    $-4096, %rax
+        ja      .Lgrow_failed
+        testq   %rdi, %rdi
+        jz      .Lgrow_done
+        incq    H_OS_MAPS(%rdi)
+        subq    %rdx, %rsi                      /* added bytes */
+        addq    H_FOOTPRINT(%rdi), %rsi
+        movq    %rsi, H_FOOTPRINT(%rdi)
+        cmpq    H_PEAK_FOOTPRINT(%rdi), %rsi
+        jbe     .Lgrow_done
+        movq    %rsi, H_PEAK_FOOTPRINT(%rdi)
+.Lgrow_done:
+        ret
+.Lgrow_failed:
+        xorl    %eax, %eax
+        ret
+END(gl__os_grow)
+
+/*
  * gl__os_map_aligned(heap, length, alignment) -> address or 0
  *   rdi = heap, rsi = length (page multiple), rdx = alignment (power of two,
  *   >= PAGE_SIZE).  Maps length + alignment, unmaps the unaligned head and the
@@ -180,6 +226,20 @@ HIDDEN_ENTRY(gl__os_advise_free)
         incq    H_OS_ADVISES(%r8)
 1:      ret
 END(gl__os_advise_free)
+
+/*
+ * gl__os_populate(address, length)
+ *   madvise(MADV_POPULATE_WRITE): faults the range in, writable, in one
+ *   system call -- about half the cost per page of touching the pages one by
+ *   one here.  Advice only: an older kernel refuses it and the pages fault
+ *   in as they are touched.  Clobbers rax, rcx, rdx, r11.
+ */
+HIDDEN_ENTRY(gl__os_populate)
+        movl    $MADV_POPULATE_WRITE, %edx
+        movl    $SYS_madvise, %eax
+        syscall
+        ret
+END(gl__os_populate)
 
 /*
  * gl__os_advise_huge(address, length)

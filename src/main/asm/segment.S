@@ -53,6 +53,7 @@ HIDDEN_ENTRY(gl__segment_format)
         movq    %rsi, H_TOP(%rbx)
         leaq    8(%rsi), %rax
         movq    %rax, H_TOP_CLEAN(%rbx)
+        movq    %r12, H_TOP_READY(%rbx)         /* nothing populated ahead yet */
         jmp     2f
 1:      movq    %rdx, SEG_END_FENCE-8(%r12)     /* footer */
         movq    %rbx, %rdi
@@ -197,6 +198,39 @@ HIDDEN_ENTRY(gl__segment_release)
         CFI_POP %rbx
         ret
 END(gl__segment_release)
+
+/*
+ * gl__top_prefault -- called by PREFAULT_TOP with two words on the stack:
+ *   8(%rsp) = addr, 16(%rsp) = heap; the caller pops them.  The top of a
+ *   fresh segment is about to be written below addr, past H_TOP_READY:
+ *   populates the PREFAULT_WINDOW-aligned window holding addr - 1 and moves
+ *   H_TOP_READY to its end.  Windows that a large carve jumped over are the
+ *   block's own and are left to fault in if the caller touches them.
+ *   Keeps every register (flags clobbered).
+ */
+HIDDEN_ENTRY(gl__top_prefault)
+        CFI_PUSH %rax
+        CFI_PUSH %rcx
+        CFI_PUSH %rdx
+        CFI_PUSH %rsi
+        CFI_PUSH %rdi
+        CFI_PUSH %r11
+        movq    56(%rsp), %rdi                  /* addr */
+        movq    64(%rsp), %rax                  /* heap */
+        decq    %rdi
+        andq    $-PREFAULT_WINDOW, %rdi         /* the window */
+        leaq    PREFAULT_WINDOW(%rdi), %rsi
+        movq    %rsi, H_TOP_READY(%rax)
+        movl    $PREFAULT_WINDOW, %esi
+        call    gl__os_populate
+        CFI_POP %r11
+        CFI_POP %rdi
+        CFI_POP %rsi
+        CFI_POP %rdx
+        CFI_POP %rcx
+        CFI_POP %rax
+        ret
+END(gl__top_prefault)
 
 /*
  * gl__top_checked(heap) -> rsi = top header or 0, rdx = its size

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* ---- reporting ------------------------------------------------------------ */
@@ -708,6 +709,103 @@ static void default_heap(void)
     ok("gl_malloc, gl_free, gl_calloc, gl_realloc, gl_aligned_alloc, gl_usable_size");
 }
 
+/* ---- fresh memory: the top's windows, the cache's slot arrays ----------------- */
+#define WINDOW 65536                               /* PREFAULT_WINDOW in gl_layout.h */
+#define PAGE 4096
+
+/* resident pages of the page-aligned range [a, a + len), by mincore */
+static size_t resident_pages(uintptr_t a, size_t len)
+{
+    static unsigned char vec[WINDOW / PAGE];
+    CHECK(a % PAGE == 0 && len <= WINDOW, "resident_pages(%#lx, %zu): bad range", (unsigned long)a, len);
+    if (mincore((void *)a, len, vec) != 0) {
+        CHECK(0, "mincore(%#lx, %zu) failed", (unsigned long)a, len);
+        return 0;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < len / PAGE; i++)
+        n += vec[i] & 1;
+    return n;
+}
+
+static void fresh_memory(void)
+{
+    /* madvise(MADV_POPULATE_WRITE) is Linux 5.14; older kernels fault page by page */
+    void *probe = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(probe != MAP_FAILED, "mmap of a probe page");
+    int populate = probe != MAP_FAILED && madvise(probe, PAGE, 23 /* MADV_POPULATE_WRITE */) == 0;
+    if (probe != MAP_FAILED)
+        munmap(probe, PAGE);
+
+    gl_heap *h = gl_heap_create(NULL);
+    CHECK(h != NULL, "gl_heap_create(NULL)");
+    if (h == NULL)
+        return;
+    unsigned char *p = gl_heap_malloc(h, 32);
+    CHECK(p != NULL, "malloc(32) on a fresh heap");
+    uintptr_t w0 = (uintptr_t)p & ~(uintptr_t)(WINDOW - 1);
+    if (populate) {
+        CHECK(resident_pages(w0, WINDOW) == WINDOW / PAGE,
+              "the first block of a fresh heap populates its 64 KiB window (%zu of %d pages resident)",
+              resident_pages(w0, WINDOW), WINDOW / PAGE);
+    }
+    CHECK(resident_pages(w0 + WINDOW, WINDOW) == 0, "the window after the first block's is populated");
+
+    /* a 300 KiB block carved from the top: the windows inside it are the
+     * caller's to touch; the window holding the new top's header is populated */
+    unsigned char *big = gl_heap_malloc(h, 300 * 1024);
+    CHECK(big != NULL && big > p, "a 300 KiB block from the top of a fresh heap");
+    if (big != NULL && big > p) {
+        uintptr_t first = ((uintptr_t)big + WINDOW - 1) & ~(uintptr_t)(WINDOW - 1);
+        uintptr_t end = ((uintptr_t)big + 300 * 1024) & ~(uintptr_t)(WINDOW - 1);
+        CHECK(end > first, "the block covers whole windows");
+        for (uintptr_t w = first; w < end; w += WINDOW)
+            CHECK(resident_pages(w, WINDOW) == 0, "window %#lx inside the carved block is resident",
+                  (unsigned long)w);
+        unsigned char *after = gl_heap_malloc(h, 48);
+        CHECK(after != NULL && after > big, "the next block comes from the top, after the big one");
+        if (populate && after != NULL) {
+            uintptr_t wt = (uintptr_t)after & ~(uintptr_t)(WINDOW - 1);
+            CHECK(resident_pages(wt, WINDOW) == WINDOW / PAGE, "the top's window after the carve is populated");
+        }
+        /* small blocks carved across several windows: each is populated */
+        for (int i = 0; i < 6000; i++) {
+            unsigned char *q = gl_heap_malloc(h, 40);
+            CHECK(q != NULL, "small block %d", i);
+            if (q == NULL)
+                break;
+            fill(q, 40, (uint64_t)i);
+            if (populate && i % 500 == 0) {
+                uintptr_t wq = (uintptr_t)q & ~(uintptr_t)(WINDOW - 1);
+                CHECK(resident_pages(wq, WINDOW) == WINDOW / PAGE, "the window of small block %d is populated", i);
+            }
+        }
+    }
+    CHECK_HEAP(h);
+
+    /* a class's slot array grows by mremap: no copy, no unmap, the stack intact */
+    enum { DEPTH = 20000 };
+    static void *stack[DEPTH];
+    for (int i = 0; i < DEPTH; i++)
+        stack[i] = gl_heap_malloc(h, 72);
+    gl_stats before = stats_of(h);
+    for (int i = 0; i < DEPTH; i++)
+        CHECK(gl_heap_free(h, stack[i]) == GL_OK, "free %d", i);
+    gl_stats grown = stats_of(h);
+    CHECK(grown.cached_blocks == before.cached_blocks + DEPTH, "%d frees cached", DEPTH);
+    CHECK(grown.os_unmaps == before.os_unmaps, "the slot array grew with %" PRIu64 " unmaps",
+          grown.os_unmaps - before.os_unmaps);
+    CHECK(grown.os_maps > before.os_maps, "the slot array was mapped and grown");
+    int lifo = 1;
+    for (int i = DEPTH - 1; i >= 0; i--)
+        lifo &= gl_heap_malloc(h, 72) == stack[i];
+    CHECK(lifo, "the grown stack gives its %d blocks back last in, first out", DEPTH);
+    CHECK_HEAP(h);
+    gl_heap_destroy(h);
+    ok("a fresh top is populated a 64 KiB window at a time%s; blocks carved across windows leave "
+       "them alone; slot arrays grow without unmapping", populate ? "" : " (not on this kernel)");
+}
+
 /* ---- main -------------------------------------------------------------------- */
 /* cache_hits after one block is freed and handed out again by a heap created
  * with these flags; -1 when something else went wrong (and reported) */
@@ -833,6 +931,9 @@ int main(int argc, char **argv)
     if (hc) gl_heap_destroy(hc);
     ok("max_search_depth 1, cache_limit 2 and 1..1025; bad options do not crash (reserved: %s, cache 65537: refused)",
        hb ? "accepted" : "refused");
+
+    begin("fresh memory");
+    fresh_memory();
 
     begin("threads");
     gl_options lo = { .flags = GL_HEAP_LOCKED };
