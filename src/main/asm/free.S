@@ -75,15 +75,21 @@ HIDDEN_ENTRY(gl__classify)
         .cfi_adjust_cfa_offset 8
         testl   $15, %esi
         jnz     .Lcls_not_ours
-        /* a segment of ours? */
+        /* a segment of ours?  The fast table first, then the full set */
         leaq    -8(%rsi), %rsi
         shrq    $SEG_SHIFT, %rsi
+        movzbl  %sil, %ecx
+        movq    %rsi, %rax
+        btsq    $SEGTAB_ALIGN_BIT, %rax
+        cmpq    %rax, H_SEGTAB(%rdi,%rcx,8)
+        je      .Lcls_segment
         leaq    H_SEGSET(%rdi), %rdi
         call    gl__set_find
         movq    16(%rsp), %rdi
-        movq    8(%rsp), %rsi
         testq   %rax, %rax
-        jz      .Lcls_large
+        jz      .Lcls_large_p
+.Lcls_segment:
+        movq    8(%rsp), %rsi
         leaq    -8(%rsi), %rdx                  /* header */
         movl    %edx, %eax
         andl    $SEG_OFFSET_MASK, %eax
@@ -131,7 +137,8 @@ HIDDEN_ENTRY(gl__classify)
         cmpl    $2, %eax
         je      .Lcls_double                    /* points into freed memory */
         jmp     .Lcls_not_ours
-.Lcls_large:
+.Lcls_large_p:
+        movq    8(%rsp), %rsi
         leaq    H_LARGESET(%rdi), %rdi
         call    gl__set_find
         movq    16(%rsp), %rdi

@@ -376,9 +376,6 @@ name:                           \
         testq   $HDR_TAG_MASK, \tmp
 .endm
 
-/* Memory below `addr` may now hold data: move the top's clean mark (the
- * address from which top memory is known to be untouched, -1 for none) up
- * to it.  addr is a register; it is left unchanged. */
 /* push node on the front of a doubly linked list whose first node is in
  * memory at head; next/prev are the node's link offsets.  Clobbers tmp. */
 .macro LIST_PUSH_FRONT head, node, next, prev, tmp
@@ -402,6 +399,9 @@ name:                           \
         btsq    $HDR_CACHED_BIT, -8(\p)
 .endm
 
+/* Memory below `addr` may now hold data: move the top's clean mark (the
+ * address from which top memory is known to be untouched, -1 for none) up
+ * to it.  addr is a register; it is left unchanged. */
 .macro RAISE_CLEAN heap, addr
         cmpq    H_TOP_CLEAN(\heap), \addr
         jbe     .Lrc_done\@
