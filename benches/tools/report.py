@@ -592,10 +592,6 @@ def limits(run):
            f"The driver's own loop (call through the function pointer, touching and checking the block, "
            f"counted with a no-op allocator) is {loop:.0f} of them."]
     fast = per.get("gl_heap_malloc", 0) + per.get("gl_heap_free", 0)
-    heap_arg = total - loop - fast
-    if fast and heap_arg > 0.5:
-        out.append(f"Passing the `gl_heap *` (the owned heap's calls take it first) adds {heap_arg:.0f} "
-                   "register moves to the loop.")
     batch = batch_limits(run)
     if fast:
         out.append(f"Glimmer's two fast paths take {fast:.0f} instructions "
