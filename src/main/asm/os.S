@@ -17,6 +17,20 @@
 
         .text
 
+/* a mapping of `bytes` more was made for `heap` (0: none to count): one
+ * more map, footprint and its peak up.  Clobbers bytes. */
+.macro COUNT_MAP heap, bytes
+        testq   \heap, \heap
+        jz      .Lcm_done\@
+        incq    H_OS_MAPS(\heap)
+        addq    H_FOOTPRINT(\heap), \bytes
+        movq    \bytes, H_FOOTPRINT(\heap)
+        cmpq    H_PEAK_FOOTPRINT(\heap), \bytes
+        jbe     .Lcm_done\@
+        movq    \bytes, H_PEAK_FOOTPRINT(\heap)
+.Lcm_done\@:
+.endm
+
 /*
  * gl__os_map(heap, length) -> address or 0
  *   rdi = heap (or 0), rsi = length (multiple of PAGE_SIZE)
@@ -41,15 +55,7 @@ HIDDEN_ENTRY(gl__os_map)
         .cfi_adjust_cfa_offset -8
         cmpq    $-4096, %rax                    /* -errno in [-4095, -1] */
         ja      .Lmap_failed
-        testq   %rdi, %rdi
-        jz      .Lmap_done
-        incq    H_OS_MAPS(%rdi)
-        addq    H_FOOTPRINT(%rdi), %rsi
-        movq    %rsi, H_FOOTPRINT(%rdi)
-        cmpq    H_PEAK_FOOTPRINT(%rdi), %rsi
-        jbe     .Lmap_done
-        movq    %rsi, H_PEAK_FOOTPRINT(%rdi)
-.Lmap_done:
+        COUNT_MAP %rdi, %rsi
         ret
 .Lmap_failed:
         xorl    %eax, %eax
@@ -114,16 +120,8 @@ HIDDEN_ENTRY(gl__os_grow)
         .cfi_adjust_cfa_offset -8
         cmpq    $-4096, %rax
         ja      .Lgrow_failed
-        testq   %rdi, %rdi
-        jz      .Lgrow_done
-        incq    H_OS_MAPS(%rdi)
         subq    %rdx, %rsi                      /* added bytes */
-        addq    H_FOOTPRINT(%rdi), %rsi
-        movq    %rsi, H_FOOTPRINT(%rdi)
-        cmpq    H_PEAK_FOOTPRINT(%rdi), %rsi
-        jbe     .Lgrow_done
-        movq    %rsi, H_PEAK_FOOTPRINT(%rdi)
-.Lgrow_done:
+        COUNT_MAP %rdi, %rsi
         ret
 .Lgrow_failed:
         xorl    %eax, %eax
