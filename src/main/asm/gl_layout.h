@@ -117,12 +117,29 @@
 #define HASH_MULT           0x9E3779B97F4A7C15
 
 /* ---- the heap ------------------------------------------------------------ */
-/* fast-path fields first: what gl_heap_malloc/gl_heap_free read */
-#define H_CLASS_OF          0                /* u8[128] class of granule (size + 7) >> 3 */
+/* the carve's line: what gl__malloc_slow reads and gl__account_alloc writes
+ * when a batch of fresh blocks comes from the top */
+#define H_BITMAP            0                /* u64[2]: word 0 small classes, word 1 range bins */
+#define H_TOP               16               /* top (wilderness) block header, 0 = none */
+#define H_TOP_CLEAN         24               /* memory at and above this in the top segment is untouched */
+#define H_TOP_READY         32               /* the top segment is populated below this; -1: not a fresh top */
+#define H_LIVE_BYTES        40               /* usable bytes of in-use blocks, cached ones included */
+#define H_LIVE_BLOCKS       48
+#define H_PEAK_LIVE         56
+/* slow-path fields */
+#define H_LOCK              64               /* spinlock word (locked heaps) */
+#define H_MAGIC             72               /* HEAP_MAGIC ^ heap address while live */
+#define H_SEG_LIST          80               /* first segment */
+#define H_LARGE_LIST        88               /* first large block (user pointer) */
+#define H_DEPTH             96               /* max search depth */
+#define H_LAST_ERROR        104              /* last GL_E_* */
+#define H_SECRET            112              /* 64-bit secret for segment/large magics */
+#define H_LINK_KEY          120              /* free-list link encoding key */
+/* fast-path fields: what gl_heap_malloc/gl_heap_free read */
 #define H_KEY               128              /* tag key (low 16 bits used) */
 #define H_LIMIT             136              /* u32: cache slots per class, at most; 0 = no cache */
 #define H_FLAGS             140              /* u32: HF_* */
-#define H_HITS              144              /* cache hits */
+#define H_HITS              144              /* cache hits (HF_COUNT_HITS) */
 #define H_INNER             152              /* locked heap: its owned heap */
 #define H_SEGTAB            160              /* u64[256] direct-mapped segment registry */
 /* the recently-freed cache: per class a stack of user pointers in a slot
@@ -131,49 +148,36 @@
 #define H_CTOP              2208             /* u64[64]: next free slot */
 #define H_CBASE             2720             /* u64[64]: first slot */
 #define H_CLIM              3232             /* u64[64]: end of the slot array */
-#define H_BINS              3744             /* {next,prev}[128]: bin sentinels */
-#define H_BITMAP            5792             /* u64[2]: word 0 small classes, word 1 range bins */
-/* slow-path fields */
-#define H_LOCK              5824             /* spinlock word (locked heaps) */
-#define H_MAGIC             5832             /* HEAP_MAGIC ^ heap address while live */
-#define H_TOP               5840             /* top (wilderness) block header, 0 = none */
-#define H_TOP_CLEAN         5848             /* memory at and above this in the top segment is untouched */
-#define H_SEG_LIST          5856             /* first segment */
-#define H_LARGE_LIST        5864             /* first large block (user pointer) */
-#define H_DEPTH             5872             /* max search depth */
-#define H_LAST_ERROR        5880             /* last GL_E_* */
-#define H_SECRET            5888             /* 64-bit secret for segment/large magics */
-#define H_LINK_KEY          5896             /* free-list link encoding key */
-#define H_SEGSET            5904             /* SET_SIZE: all segments, by number */
-#define H_LARGESET          5936             /* SET_SIZE: all large blocks, by user pointer */
+#define H_CLASS_OF          3744             /* u8[1008]: class of an n-byte request, n <= SMALL_MAX_REQUEST */
+/* the coalescer */
+#define H_BINS              4752             /* {next,prev}[128]: bin sentinels */
+#define H_SEGSET            6800             /* SET_SIZE: all segments, by number */
+#define H_LARGESET          6832             /* SET_SIZE: all large blocks, by user pointer */
 /* statistics */
-#define H_LIVE_BYTES        5968             /* usable bytes of in-use blocks, cached ones included */
-#define H_LIVE_BLOCKS       5976
-#define H_PEAK_LIVE         5984
-#define H_FOOTPRINT         5992
-#define H_PEAK_FOOTPRINT    6000
-#define H_NSEG              6008
-#define H_NLARGE            6016
-#define H_FREE_BYTES        6024             /* bytes of free blocks in segments, top included */
-#define H_SEARCH_STEPS      6032
-#define H_OS_MAPS           6040
-#define H_OS_UNMAPS         6048
-#define H_OS_ADVISES        6056
-#define H_ERRORS            6064             /* u64[8]: errors[k] counts status -k */
-#define H_CLASS_LIVE        6128             /* u64[64]: in-use blocks per class, cached included */
-#define H_LARGE_GONE        6640             /* u64[16]: ring of recently unmapped large blocks */
-#define H_LARGE_GONE_POS    6768             /* next ring slot */
+#define H_FOOTPRINT         6864
+#define H_PEAK_FOOTPRINT    6872
+#define H_NSEG              6880
+#define H_NLARGE            6888
+#define H_FREE_BYTES        6896             /* bytes of free blocks in segments, top included */
+#define H_SEARCH_STEPS      6904
+#define H_OS_MAPS           6912
+#define H_OS_UNMAPS         6920
+#define H_OS_ADVISES        6928
+#define H_ERRORS            6936             /* u64[8]: errors[k] counts status -k */
+#define H_CLASS_LIVE        7000             /* u64[64]: in-use blocks per class, cached included */
+#define H_LARGE_GONE        7512             /* u64[16]: ring of recently unmapped large blocks */
+#define H_LARGE_GONE_POS    7640             /* next ring slot */
 #define LARGE_GONE_SLOTS    16
-#define H_TOP_READY         6776             /* the top segment is populated below this; -1: not a fresh top */
-#define H_STRUCT_END        6784
+#define H_STRUCT_END        7648
 #define HEAP_MAP_SIZE       8192             /* the heap struct's own mapping */
-#define LOCKED_MAP_SIZE     4096             /* a locked heap's front struct */
+#define LOCKED_MAP_SIZE     8192             /* a locked heap's front struct (its fast-path fields end at H_BINS) */
 
 /* the front of a locked heap: a small struct whose fast-path fields stay
- * empty, so gl_heap_malloc/free fall to the slow path, which takes the lock
- * and runs the owned heap H_INNER */
-#define LK_LOCK             3808             /* u32 spinlock word */
-#define LK_MAGIC            3816             /* LOCKED_MAGIC ^ front address while live */
+ * empty (every request of class 0, whose stack is empty; no segment), so
+ * gl_heap_malloc/free fall to the slow path, which takes the lock and runs
+ * the owned heap H_INNER.  Its own fields sit past the fast-path ones. */
+#define LK_LOCK             (H_BINS + 64)    /* u32 spinlock word */
+#define LK_MAGIC            (H_BINS + 72)    /* LOCKED_MAGIC ^ front address while live */
 #define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */
@@ -333,15 +337,25 @@ name:                           \
 .endm
 
 /*
- * LOCKED_FORWARD fn: the body of a public entry point called on a front.
- * Takes the lock, calls fn(inner, same arguments), releases, returns rax/rdx.
+ * LOCKED_FORWARD fn [, counting_fn]: the body of a public entry point called
+ * on a front.  Takes the lock, calls fn(inner, same arguments) -- or
+ * counting_fn when given and the owned heap counts cache hits --, releases,
+ * returns rax/rdx.
  */
-.macro LOCKED_FORWARD fn
+.macro LOCKED_FORWARD fn, counting_fn
         CFI_PUSH %rbx
         movq    %rdi, %rbx
         call    gl__lock
         movq    H_INNER(%rbx), %rdi
+.ifnb \counting_fn
+        testl   $HF_COUNT_HITS, H_FLAGS(%rdi)
+        jz      .Llf_plain\@
+        call    \counting_fn
+        jmp     .Llf_done\@
+.Llf_plain\@:
+.endif
         call    \fn
+.Llf_done\@:
         movl    $0, LK_LOCK(%rbx)               /* a plain store releases on x86 */
         CFI_POP %rbx
         ret
@@ -387,6 +401,31 @@ name:                           \
         movq    \node, \prev(\tmp)
 .Llpf_empty\@:
         movq    \node, \head
+.endm
+
+/* dst = the class of a small request of `size` bytes (<= SMALL_MAX_REQUEST):
+ * max(ceil((size + 8) / 16), SMALL_MIN_CLASS).  32-bit registers; tmp is
+ * clobbered.  H_CLASS_OF holds the same, precomputed for the fast path. */
+.macro CLASS_OF_REQUEST size, dst, tmp
+        leal    23(\size), \dst
+        shrl    $4, \dst
+        movl    $SMALL_MIN_CLASS, \tmp
+        cmpl    \tmp, \dst
+        cmovbl  \tmp, \dst
+.endm
+
+/* pop the most recently cached block of `class` into dst (its user pointer)
+ * and clear its CACHED mark, or jump to `empty` when the stack is (top is
+ * clobbered either way).  The one pop of the cache: the malloc fast path and
+ * the slow path of a heap that counts hits. */
+.macro CACHE_POP heap, class, top, dst, empty
+        movq    H_CTOP(\heap,\class,8), \top
+        cmpq    H_CBASE(\heap,\class,8), \top
+        je      \empty
+        movq    -8(\top), \dst
+        subq    $8, \top
+        movq    \top, H_CTOP(\heap,\class,8)
+        btrq    $HDR_CACHED_BIT, -8(\dst)      /* whole-word RMW: the next load of the header forwards */
 .endm
 
 /* push user pointer p on the cache stack of its class, whose top slot

@@ -6,8 +6,8 @@
  * statistics.  Its secrets (tag key, link key, segment secret) come from
  * getrandom at creation.
  *
- * A locked heap is a *front*: a one-page struct whose fast-path fields stay
- * empty (no cache, an empty segment table), so gl_heap_malloc and
+ * A locked heap is a *front*: a two-page struct whose fast-path fields stay
+ * empty (every size class 0, no cache, an empty segment table), so gl_heap_malloc and
  * gl_heap_free always fall to their slow paths.  Those see HF_LOCKED, take the
  * spinlock LK_LOCK and run the same code on the owned heap H_INNER.  One
  * implementation serves both kinds; an owned heap pays nothing for locking.
@@ -79,17 +79,6 @@ gl__init_owned:
         movabsq $HEAP_MAGIC, %rax
         xorq    %rbx, %rax
         movq    %rax, H_MAGIC(%rbx)
-        /* class of granule g = (size + 7) >> 3: max((8g + 23) >> 4, 2) */
-        xorl    %ecx, %ecx
-1:      leal    23(,%rcx,8), %eax
-        shrl    $4, %eax
-        cmpl    $SMALL_MIN_CLASS, %eax
-        movl    $SMALL_MIN_CLASS, %edx
-        cmovbl  %edx, %eax
-        movb    %al, H_CLASS_OF(%rbx,%rcx)
-        incl    %ecx
-        cmpl    $(SMALL_MAX_REQUEST + 7) >> 3, %ecx
-        jbe     1b
         /* an empty fast segment table */
         leaq    H_SEGTAB(%rbx), %rdi
         movl    $SEGTAB_ENTRIES, %ecx
@@ -120,6 +109,18 @@ gl__init_owned:
         orl     $HF_NO_CACHE, H_FLAGS(%rbx)
 3:      movl    %eax, H_LIMIT(%rbx)
         movq    %rdx, H_DEPTH(%rbx)
+        /* the class of every small request -- except on a heap that counts
+         * cache hits, whose table stays all class 0 (an empty stack), so that
+         * its fast path always misses and the slow path pops and counts */
+        testl   $HF_COUNT_HITS, H_FLAGS(%rbx)
+        jnz     2f
+        xorl    %ecx, %ecx
+1:      CLASS_OF_REQUEST %rcx, %eax, %edx
+        movb    %al, H_CLASS_OF(%rbx,%rcx)
+        incl    %ecx
+        cmpl    $SMALL_MAX_REQUEST, %ecx
+        jbe     1b
+2:
         movq    $HEAP_MAP_SIZE, H_FOOTPRINT(%rbx)
         movq    $HEAP_MAP_SIZE, H_PEAK_FOOTPRINT(%rbx)
         movq    $1, H_OS_MAPS(%rbx)
@@ -168,7 +169,7 @@ ENTRY(gl_heap_create)
         jz      .Lcreate_out
         testq   $GL_HEAP_LOCKED_FLAG, OPT_FLAGS(%r12)
         jz      .Lcreate_out
-        /* a locked heap: a front page in front of the owned heap */
+        /* a locked heap: a front struct in front of the owned heap */
         xorl    %edi, %edi
         movl    $LOCKED_MAP_SIZE, %esi
         call    gl__os_map

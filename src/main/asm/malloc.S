@@ -2,10 +2,13 @@
  * malloc.S - gl_heap_malloc: the fast path and the core allocator.
  *
  * Fast path (leaf, no frame, no callee-saved registers): a request of at
- * most SMALL_MAX_REQUEST bytes is mapped to its class by one table load
- * (H_CLASS_OF, indexed by 8-byte granule), and the class's recently-freed
- * stack (H_CTOP, cache.S) is popped.  Anything else tail-jumps
- * to the slow path with the arguments untouched.
+ * most SMALL_MAX_REQUEST bytes is mapped to its class by one byte load
+ * (H_CLASS_OF, indexed by the size itself), and the class's recently-freed
+ * stack (H_CTOP, cache.S) is popped: nine instructions and the return.
+ * Anything else tail-jumps to the slow path with the arguments untouched.
+ * A heap that counts cache hits, and the front of a locked heap, map every
+ * size to class 0, whose stack is always empty: their fast path always
+ * misses, so the common one carries no flag test.
  *
  * Core (gl__malloc_core), for a block size R = max(32, round16(size + 8)):
  *   1. R <= 1008: the bitmap of small bins from class R/16 upwards; its first
@@ -35,21 +38,8 @@
 ENTRY(gl_heap_malloc)
         cmpq    $SMALL_MAX_REQUEST, %rsi
         ja      gl__malloc_slow
-        leal    7(%rsi), %ecx
-        shrl    $3, %ecx
-        movzbl  H_CLASS_OF(%rdi,%rcx), %ecx
-        movq    H_CTOP(%rdi,%rcx,8), %rdx
-        cmpq    H_CBASE(%rdi,%rcx,8), %rdx
-        je      gl__malloc_slow                 /* empty */
-        movq    -8(%rdx), %rax
-        subq    $8, %rdx
-        movq    %rdx, H_CTOP(%rdi,%rcx,8)
-        btrq    $HDR_CACHED_BIT, -8(%rax)       /* whole-word RMW: the next load of the header forwards */
-        testl   $HF_COUNT_HITS, H_FLAGS(%rdi)
-        jnz     .Lmalloc_count_hit
-        ret
-.Lmalloc_count_hit:
-        incq    H_HITS(%rdi)
+        movzbl  H_CLASS_OF(%rdi,%rsi), %ecx
+        CACHE_POP %rdi, %rcx, %rdx, %rax, gl__malloc_slow
         ret
 END(gl_heap_malloc)
 INTERNAL_ALIAS(gl_heap_malloc, gl__heap_malloc)
@@ -62,13 +52,12 @@ INTERNAL_ALIAS(gl_heap_malloc, gl__heap_malloc)
  * goes to the core.  Clobbers rax, rcx, rdx, r8-r11.
  */
 HIDDEN_ENTRY(gl__malloc_slow)
-        testl   $HF_LOCKED, H_FLAGS(%rdi)
-        jnz     .Lslow_locked
+        testl   $HF_LOCKED | HF_COUNT_HITS, H_FLAGS(%rdi)
+        jnz     .Lslow_front_or_counting
         cmpq    $SMALL_MAX_REQUEST, %rsi
         ja      gl__malloc_core
-        leal    7(%rsi), %ecx
-        shrl    $3, %ecx
-        movzbl  H_CLASS_OF(%rdi,%rcx), %ecx     /* class */
+        movzbl  H_CLASS_OF(%rdi,%rsi), %ecx     /* class */
+.Lslow_class_known:
         movq    $-1, %rax
         shlq    %cl, %rax
         testq   H_BITMAP(%rdi), %rax
@@ -103,8 +92,23 @@ HIDDEN_ENTRY(gl__malloc_slow)
         call    gl__account_alloc               /* leaf: clobbers rax, rcx */
         leaq    8(%rdx), %rax
         ret
+.Lslow_front_or_counting:
+        testl   $HF_LOCKED, H_FLAGS(%rdi)
+        jnz     .Lslow_locked
+        /* gl__malloc_counting(heap, size): malloc on a heap that counts cache
+         * hits, whose fast path never pops (a locked front calls it directly).
+         * Same registers as gl__malloc_slow. */
+        .globl  gl__malloc_counting
+        .hidden gl__malloc_counting
+gl__malloc_counting:
+        cmpq    $SMALL_MAX_REQUEST, %rsi
+        ja      gl__malloc_core
+        CLASS_OF_REQUEST %rsi, %ecx, %edx
+        CACHE_POP %rdi, %rcx, %rdx, %rax, .Lslow_class_known
+        incq    H_HITS(%rdi)
+        ret
 .Lslow_locked:
-        LOCKED_FORWARD gl__heap_malloc
+        LOCKED_FORWARD gl__heap_malloc, gl__malloc_counting
 END(gl__malloc_slow)
 
 /*

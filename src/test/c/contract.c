@@ -826,6 +826,53 @@ static long long cache_hits_of_one_reuse(uint64_t flags)
     return reused ? (long long)st.cache_hits : -1;
 }
 
+/* Every small request size, on a heap of the given flags: the block has the
+ * size of its class exactly, and once freed it is what the next request of
+ * that size gets (the cache stack of the same class), while a request of the
+ * next class up does not get it.  With GL_HEAP_COUNT_HITS every reuse is one
+ * hit.  Returns the number of sizes checked. */
+#define SMALL_MAX_REQUEST 1000                     /* gl_layout.h */
+static int every_small_size(uint64_t flags, const char *kind)
+{
+    gl_options o = { .flags = flags };
+    gl_heap *h = gl_heap_create(&o);
+    CHECK(h != NULL, "gl_heap_create(%s)", kind);
+    if (h == NULL)
+        return 0;
+    int sizes = 0;
+    for (size_t n = 0; n <= SMALL_MAX_REQUEST; n++, sizes++) {
+        size_t block = (n + 8 + 15) & ~(size_t)15;
+        if (block < 32)
+            block = 32;
+        unsigned char *p = gl_heap_malloc(h, n);
+        CHECK(p != NULL, "%s: malloc(%zu)", kind, n);
+        if (p == NULL)
+            break;
+        size_t usable = gl_heap_usable_size(h, p);
+        CHECK(usable == block - 8, "%s: malloc(%zu) has %zu usable bytes, its class %zu", kind, n, usable,
+              block - 8);
+        memset(p, 0x5a, n);
+        CHECK(gl_heap_free(h, p) == GL_OK, "%s: free of malloc(%zu)", kind, n);
+        if (block - 8 < SMALL_MAX_REQUEST) {
+            unsigned char *up = gl_heap_malloc(h, block - 8 + 1);    /* the next class */
+            CHECK(up != p, "%s: malloc(%zu) got the freed block of malloc(%zu) (class %zu)", kind,
+                  block - 8 + 1, n, block / 16);
+            gl_heap_free(h, up);
+        }
+        gl_stats before = stats_of(h);
+        unsigned char *q = gl_heap_malloc(h, n);
+        CHECK(q == p, "%s: malloc(%zu) after its free got %p, not the cached %p", kind, n, (void *)q, (void *)p);
+        gl_stats after = stats_of(h);
+        uint64_t hits = after.cache_hits - before.cache_hits;
+        CHECK(hits == ((flags & GL_HEAP_COUNT_HITS) ? 1 : 0),
+              "%s: malloc(%zu) reuse counted %llu cache hits", kind, n, (unsigned long long)hits);
+        gl_heap_free(h, q);
+    }
+    CHECK_HEAP(h);
+    gl_heap_destroy(h);
+    return sizes;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 20261121;
@@ -851,6 +898,14 @@ int main(int argc, char **argv)
     begin("sizes 1 B .. 5 MiB");
     sizes_round(h, 0);
     sizes_round(h, 1);
+
+    begin("size classes");
+    int n_sizes = every_small_size(0, "owned heap");
+    every_small_size(GL_HEAP_COUNT_HITS, "heap counting hits");
+    every_small_size(GL_HEAP_LOCKED, "locked heap");
+    every_small_size(GL_HEAP_LOCKED | GL_HEAP_COUNT_HITS, "locked heap counting hits");
+    ok("each of the %d small request sizes gets its class and reuses its own cache stack, "
+       "on owned, counting and locked heaps", n_sizes);
 
     begin("random workload");
     random_workload(h, seed, 200000, 25000);

@@ -57,7 +57,7 @@ public final class GlimmerNative {
     public static final long GL_MAX_SIZE = (1L << 44) - (1L << 20);
 
     public static final long GL_HEAP_LOCKED = 1;
-    /** gl_options.flags: the malloc fast path counts cache hits (one memory increment per hit). */
+    /** gl_options.flags: count cache hits (small mallocs then pop the cache off the fast path). */
     public static final long GL_HEAP_COUNT_HITS = 2;
     /** gl_options.flags: every segment is advised MADV_HUGEPAGE. */
     public static final long GL_HEAP_HUGE_PAGES = 4;
