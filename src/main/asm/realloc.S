@@ -260,6 +260,7 @@ HIDDEN_ENTRY(gl__realloc_owned)
         jmp     .Lre_out
 .Lre_move_large:
         addq    $8, %r15                        /* usable = size - 8 below */
+        xorl    %r14d, %r14d                    /* no segment header: a large block */
 .Lre_move:
         movq    %rbx, %rdi
         movq    %r13, %rsi
@@ -273,9 +274,29 @@ HIDDEN_ENTRY(gl__realloc_owned)
         movq    %rax, %rdi
         movq    %r12, %rsi
         rep movsb
+        /* free the old block: gl__classify vouched for it above, and nothing
+         * since can have made it anything but an in-use block, so only a
+         * small one goes through gl_heap_free (whose fast path caches it) */
         movq    %rbx, %rdi
         movq    %r12, %rsi
+        testq   %r14, %r14
+        jz      .Lre_free_large
+        cmpq    $SMALL_MAX_BLOCK, %r15
+        jbe     .Lre_free_small
+        movq    %r14, %rsi
+        call    gl__free_block
+        testl   %eax, %eax
+        jz      .Lre_moved
+        movq    %rbx, %rdi                      /* a damaged neighbour: recorded, */
+        movl    %eax, %esi                      /* the old block stays in use */
+        call    gl__record_error
+        jmp     .Lre_moved
+.Lre_free_large:
+        call    gl__large_free
+        jmp     .Lre_moved
+.Lre_free_small:
         call    gl__heap_free
+.Lre_moved:
         movq    %rbp, %rax
         jmp     .Lre_out
 .Lre_too_big:

@@ -434,6 +434,58 @@ static void bad_requests(gl_heap *h)
 }
 
 /* ---- 5. calloc, realloc, aligned_alloc, usable_size ------------------------- */
+/* realloc that has to move a block frees the old one: a small one (into the
+ * cache), a medium one (into the coalescer), a large one (unmapped) -- the
+ * old pointer is no block any more, the bytes moved, the counts stay right */
+static void realloc_frees_what_it_moves(void)
+{
+    static const size_t from[] = { 200, 3000, 40000, 1u << 20 };
+    gl_heap *h = gl_heap_create(NULL);
+    CHECK(h != NULL, "gl_heap_create");
+    if (h == NULL)
+        return;
+    for (size_t k = 0; k < sizeof from / sizeof from[0]; k++) {
+        size_t n = from[k];
+        unsigned char *p = gl_heap_malloc(h, n);
+        void *wall = gl_heap_malloc(h, 64);
+        CHECK(p != NULL && wall != NULL, "malloc(%zu) and its neighbour", n);
+        if (p == NULL || wall == NULL)
+            break;
+        for (size_t i = 0; i < n; i++)
+            p[i] = (unsigned char)(i * 7 + k);
+        size_t to = 4 * gl_heap_usable_size(h, p);
+        if (to < (1u << 20))
+            to = 1u << 20;                               /* a mapping of its own: never in place */
+        (void)gl_heap_last_error(h);                     /* cleared */
+        gl_stats before = stats_of(h);
+        unsigned char *q = gl_heap_realloc(h, p, to);
+        CHECK(q != NULL && q != p, "realloc(%zu -> %zu) moved the block", n, to);
+        if (q == NULL)
+            break;
+        size_t bad = n;
+        for (size_t i = 0; i < n && bad == n; i++)
+            if (q[i] != (unsigned char)(i * 7 + k))
+                bad = i;
+        CHECK(bad == n, "realloc(%zu -> %zu): byte %zu did not move", n, to, bad);
+        gl_stats after = stats_of(h);
+        CHECK(after.live_blocks == before.live_blocks, "realloc(%zu -> %zu): live blocks %llu -> %llu", n, to,
+              (unsigned long long)before.live_blocks, (unsigned long long)after.live_blocks);
+        uint64_t errors = 0;
+        for (int e = 0; e < GL_ERROR_KINDS; e++)
+            errors += after.errors[e] - before.errors[e];
+        int last = gl_heap_last_error(h);
+        CHECK(errors == 0 && last == 0, "realloc(%zu -> %zu) recorded an error (%d)", n, to, last);
+        CHECK(gl_heap_usable_size(h, p) == 0, "realloc(%zu -> %zu): the old block is still live", n, to);
+        if (n >= (1u << 20))
+            CHECK(after.os_unmaps == before.os_unmaps + 1, "realloc(%zu -> %zu): the old mapping stays", n, to);
+        CHECK(gl_heap_free(h, p) == GL_E_DOUBLE_FREE, "free of the moved-from block is a double free");
+        CHECK_HEAP(h);
+        CHECK(gl_heap_free(h, q) == GL_OK && gl_heap_free(h, wall) == GL_OK, "free after realloc(%zu)", n);
+    }
+    CHECK_HEAP(h);
+    gl_heap_destroy(h);
+}
+
 static void api_semantics(gl_heap *h)
 {
     /* calloc on dirty, reused memory */
@@ -925,6 +977,7 @@ int main(int argc, char **argv)
     begin("calloc/realloc/aligned_alloc");
     api_semantics(h);
     api_semantics(nc);
+    realloc_frees_what_it_moves();
 
     begin("walk/reset/trim");
     walk_reset_trim(h);
