@@ -65,31 +65,20 @@ END(gl__free_slow)
  *   kind 0: an in-use block in a segment (rdx = its header, rcx = word);
  *   kind 1: a live large block (rdx = header address p - 8);
  *   negative: GL_E_NOT_OURS, GL_E_DOUBLE_FREE or GL_E_CORRUPT.
- *   rdi = owned heap, rsi = p (not NULL).  Clobbers caller-saved registers
- *   except rdi and rsi.
+ *   rdi = owned heap, rsi = p (not NULL).  Leaf, no frame (the lookups it
+ *   calls are leaves too; rdi and rsi wait in r10 and r11 meanwhile).
+ *   Clobbers rax, rcx, rdx, r8-r11.
  */
 HIDDEN_ENTRY(gl__classify)
-        CFI_PUSH %rdi
-        CFI_PUSH %rsi
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
-        testl   $15, %esi
-        jnz     .Lcls_not_ours
-        /* a segment of ours?  The fast table first, then the full set */
-        leaq    -8(%rsi), %rsi
-        shrq    $SEG_SHIFT, %rsi
-        movzbl  %sil, %ecx
-        movq    %rsi, %rax
-        btsq    $SEGTAB_ALIGN_BIT, %rax
-        cmpq    %rax, H_SEGTAB(%rdi,%rcx,8)
-        je      .Lcls_segment
-        leaq    H_SEGSET(%rdi), %rdi
-        call    gl__set_find
-        movq    16(%rsp), %rdi
-        testq   %rax, %rax
-        jz      .Lcls_large_p
+        /* aligned, in a segment of the fast table?  The test of gl_heap_free */
+        leaq    -8(%rsi), %rdx
+        rorq    $4, %rdx
+        shrq    $SEG_SHIFT - 4, %rdx            /* segment number | aligned bit */
+        movzbl  %dl, %ecx
+        cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
+        jne     .Lcls_lookup
+        .p2align 4
 .Lcls_segment:
-        movq    8(%rsp), %rsi
         leaq    -8(%rsi), %rdx                  /* header */
         movl    %edx, %eax
         andl    $SEG_OFFSET_MASK, %eax
@@ -100,18 +89,12 @@ HIDDEN_ENTRY(gl__classify)
         movq    (%rdx), %rcx
         TAG_OK  %rdi, %rdx, %rcx, %rax, %r8
         jnz     .Lcls_bad_tag
-        btq     $HDR_FENCE_BIT, %rcx
-        jc      .Lcls_not_ours
-        btq     $HDR_LARGE_BIT, %rcx
-        jc      .Lcls_corrupt
-        btq     $HDR_FREE_BIT, %rcx
-        jc      .Lcls_double
-        btq     $HDR_CACHED_BIT, %rcx
-        jc      .Lcls_double
-        /* bits 17..19 are never set; the size must stay inside the segment
-         * and land on a header with a valid tag */
-        testl   $0xe0000, %ecx
-        jnz     .Lcls_corrupt
+        /* no flag (fence, large, free, cached) and bits 17..19 clear: one test */
+        movabsq $HDR_FLAG_BITS | HDR_NEVER_SET, %rax
+        testq   %rax, %rcx
+        jnz     .Lcls_flagged
+        /* the size must stay inside the segment and land on a header with
+         * a valid tag */
         HSIZE   %rcx, %rax
         cmpq    $MIN_BLOCK, %rax
         jb      .Lcls_corrupt
@@ -124,36 +107,54 @@ HIDDEN_ENTRY(gl__classify)
         TAG_OK  %rdi, %r8, (%r8), %rax, %r9
         jnz     .Lcls_corrupt
         xorl    %eax, %eax
-        jmp     .Lcls_out
-.Lcls_bad_tag:
-        /* Damaged header, or not a block start at all?  Walk the segment's
-         * headers from the first block: if the walk lands on p's header, the
-         * block is real and its header was overwritten. */
-        call    gl__is_block_start
-        movq    16(%rsp), %rdi
-        movq    8(%rsp), %rsi
-        cmpl    $1, %eax
-        je      .Lcls_corrupt
-        cmpl    $2, %eax
-        je      .Lcls_double                    /* points into freed memory */
-        jmp     .Lcls_not_ours
-.Lcls_large_p:
-        movq    8(%rsp), %rsi
+        ret
+.Lcls_flagged:
+        btq     $HDR_FENCE_BIT, %rcx
+        jc      .Lcls_not_ours
+        btq     $HDR_LARGE_BIT, %rcx
+        jc      .Lcls_corrupt
+        btq     $HDR_FREE_BIT, %rcx
+        jc      .Lcls_double
+        btq     $HDR_CACHED_BIT, %rcx
+        jc      .Lcls_double
+        jmp     .Lcls_corrupt                   /* bits 17..19 */
+.Lcls_lookup:
+        /* not in the fast table: misaligned, or ask the full segment set */
+        testl   $15, %esi
+        jnz     .Lcls_not_ours
+        movq    %rdi, %r10
+        movq    %rsi, %r11
+        leaq    H_SEGSET(%rdi), %rdi
+        leaq    -8(%rsi), %rsi
+        shrq    $SEG_SHIFT, %rsi
+        call    gl__set_find                    /* leaf: rax, rcx, rdx, r8 */
+        movq    %r10, %rdi
+        movq    %r11, %rsi
+        testq   %rax, %rax
+        jnz     .Lcls_segment
+        /* a large block? */
         leaq    H_LARGESET(%rdi), %rdi
         call    gl__set_find
-        movq    16(%rsp), %rdi
-        movq    8(%rsp), %rsi
+        movq    %r10, %rdi
         testq   %rax, %rax
         jz      .Lcls_large_gone
-        call    gl__large_valid                 /* eax = 1 if the descriptor is intact */
-        movq    16(%rsp), %rdi
-        movq    8(%rsp), %rsi
+        call    gl__large_valid                 /* leaf: rax, rcx, rdx, r8; eax = 1 if intact */
         testl   %eax, %eax
         jz      .Lcls_corrupt
         leaq    -8(%rsi), %rdx
         movq    (%rdx), %rcx
         movl    $1, %eax
-        jmp     .Lcls_out
+        ret
+.Lcls_bad_tag:
+        /* Damaged header, or not a block start at all?  Walk the segment's
+         * headers from the first block: if the walk lands on p's header, the
+         * block is real and its header was overwritten. */
+        call    gl__is_block_start              /* leaf: rax, rcx, rdx, r8-r10 */
+        cmpl    $1, %eax
+        je      .Lcls_corrupt
+        cmpl    $2, %eax
+        je      .Lcls_double                    /* points into freed memory */
+        jmp     .Lcls_not_ours
 .Lcls_large_gone:
         /* a large block this heap unmapped lately: a double free */
         xorl    %ecx, %ecx
@@ -164,17 +165,12 @@ HIDDEN_ENTRY(gl__classify)
         jb      1b
 .Lcls_not_ours:
         movl    $GL_E_NOT_OURS, %eax
-        jmp     .Lcls_out
+        ret
 .Lcls_double:
         movl    $GL_E_DOUBLE_FREE, %eax
-        jmp     .Lcls_out
+        ret
 .Lcls_corrupt:
         movl    $GL_E_CORRUPT, %eax
-.Lcls_out:
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
-        CFI_POP %rsi
-        CFI_POP %rdi
         ret
 END(gl__classify)
 

@@ -50,6 +50,8 @@
 #define HDR_FREE_BIT        61
 #define HDR_CACHED_BIT      62
 #define HDR_LARGE_BIT       63
+#define HDR_FLAG_BITS       (0xf << HDR_FENCE_BIT)   /* fence, free, cached, large */
+#define HDR_NEVER_SET       0xe0000          /* bits 17..19: sizes are multiples of 16 */
 /* the same flags as bits of the header's top byte (offset 7) */
 #define HDR_B7_FENCE        0x10
 #define HDR_B7_FREE         0x20
