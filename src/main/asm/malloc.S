@@ -4,7 +4,7 @@
  * Fast path (leaf, no frame, no callee-saved registers): a request of at
  * most SMALL_MAX_REQUEST bytes is mapped to its class by one byte load
  * (H_CLASS_OF, indexed by the size itself), and the class's recently-freed
- * stack (H_CTOP, cache.S) is popped: nine instructions and the return.
+ * stack (H_CTOP, cache.S) is popped: ten instructions and the return.
  * Anything else tail-jumps to the slow path with the arguments untouched.
  * A heap that counts cache hits, and the front of a locked heap, map every
  * size to class 0, whose stack is always empty: their fast path always
