@@ -452,6 +452,21 @@ name:                           \
 .Lrc_done\@:
 .endm
 
+/* A block of `size` bytes (a register) leaves the free bytes and becomes
+ * live: free, live and peak bytes, live blocks (not the class count).
+ * tmp is clobbered. */
+.macro ACCOUNT_ALLOC heap, size, tmp
+        subq    \size, H_FREE_BYTES(\heap)
+        leaq    -8(\size), \tmp
+        addq    H_LIVE_BYTES(\heap), \tmp
+        movq    \tmp, H_LIVE_BYTES(\heap)
+        cmpq    H_PEAK_LIVE(\heap), \tmp
+        jbe     .Laa_peak_kept\@
+        movq    \tmp, H_PEAK_LIVE(\heap)
+.Laa_peak_kept\@:
+        incq    H_LIVE_BLOCKS(\heap)
+.endm
+
 /* PREFAULT_TOP heap, addr: the top segment's bytes below addr are about to
  * be written for the first time; when addr passes the populated mark, the
  * window holding addr - 1 is populated in one system call

@@ -65,6 +65,7 @@ HIDDEN_ENTRY(gl__malloc_slow)
         movq    H_TOP(%rdi), %rax
         testq   %rax, %rax
         jz      gl__malloc_core
+        movl    %ecx, %edx                      /* class */
         shlq    $4, %rcx                        /* R */
         TAG_OK  %rdi, %rax, (%rax), %r8, %r9
         jnz     gl__malloc_core                 /* a damaged top: the core reports it */
@@ -87,10 +88,10 @@ HIDDEN_ENTRY(gl__malloc_slow)
         /* the clean mark moves past what may now be written */
         leaq    8(%r9), %r10
         RAISE_CLEAN %rdi, %r10
-        movq    %rcx, %rsi
-        movq    %rax, %rdx
-        call    gl__account_alloc               /* leaf: clobbers rax, rcx */
-        leaq    8(%rdx), %rax
+        /* gl__account_alloc for a small block of class rdx, inline */
+        ACCOUNT_ALLOC %rdi, %rcx, %r8
+        incq    H_CLASS_LIVE(%rdi,%rdx,8)
+        addq    $8, %rax
         ret
 .Lslow_front_or_counting:
         testl   $HF_LOCKED, H_FLAGS(%rdi)
@@ -316,14 +317,7 @@ END(gl__malloc_core)
  *   rdi = heap, rsi = block size.  Leaf.  Clobbers rax, rcx.
  */
 HIDDEN_ENTRY(gl__account_alloc)
-        subq    %rsi, H_FREE_BYTES(%rdi)
-        leaq    -8(%rsi), %rax
-        addq    H_LIVE_BYTES(%rdi), %rax
-        movq    %rax, H_LIVE_BYTES(%rdi)
-        cmpq    H_PEAK_LIVE(%rdi), %rax
-        jbe     1f
-        movq    %rax, H_PEAK_LIVE(%rdi)
-1:      incq    H_LIVE_BLOCKS(%rdi)
+        ACCOUNT_ALLOC %rdi, %rsi, %rax
         cmpq    $SMALL_MAX_BLOCK, %rsi
         ja      2f
         movq    %rsi, %rcx
