@@ -4,7 +4,8 @@
  * The default heap is a locked heap created on first use (heap.S).  Each
  * function here loads it, shifts its arguments right by one register and
  * tail-calls the heap entry point, so the only cost over gl_heap_* is one
- * load and a test.  gl_free drops the status: misuse is still counted in the
+ * load and a test; gl_malloc and gl_free go straight to the locked paths,
+ * past the front's fast paths, which could only miss.  gl_free drops the status: misuse is still counted in the
  * default heap's statistics and readable with gl_heap_last_error.
  */
 #include "gl_layout.h"
@@ -32,7 +33,7 @@ ENTRY(gl_malloc)
         LOAD_DEFAULT .Lnone_malloc
         movq    %rdi, %rsi
         movq    %rax, %rdi
-        jmp     gl__heap_malloc
+        jmp     gl__malloc_locked
 .Lnone_malloc:
         xorl    %eax, %eax
         ret
@@ -44,7 +45,7 @@ ENTRY(gl_free)
         LOAD_DEFAULT .Lnone_free
         movq    %rdi, %rsi
         movq    %rax, %rdi
-        jmp     gl__heap_free
+        jmp     gl__free_locked
 .Lnone_free:
 1:      ret
 END(gl_free)

@@ -56,8 +56,16 @@ INTERNAL_ALIAS(gl_heap_free, gl__heap_free)
 HIDDEN_ENTRY(gl__free_slow)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__free_owned
-        LOCKED_FORWARD gl__heap_free
+        jmp     gl__free_locked
 END(gl__free_slow)
+
+/*
+ * gl__free_locked(front, p): free on a locked heap, under its lock.  Also
+ * gl_free's way in: the default heap is always a front.
+ */
+HIDDEN_ENTRY(gl__free_locked)
+        LOCKED_FORWARD gl__heap_free
+END(gl__free_locked)
 
 /*
  * gl__classify(heap, p) -> eax = kind, rdx = header, rcx = header word

@@ -95,7 +95,7 @@ HIDDEN_ENTRY(gl__malloc_slow)
         ret
 .Lslow_front_or_counting:
         testl   $HF_LOCKED, H_FLAGS(%rdi)
-        jnz     .Lslow_locked
+        jnz     gl__malloc_locked
         /* gl__malloc_counting(heap, size): malloc on a heap that counts cache
          * hits, whose fast path never pops (a locked front calls it directly).
          * Same registers as gl__malloc_slow. */
@@ -108,9 +108,16 @@ gl__malloc_counting:
         CACHE_POP %rdi, %rcx, %rdx, %rax, .Lslow_class_known
         incq    H_HITS(%rdi)
         ret
-.Lslow_locked:
-        LOCKED_FORWARD gl__heap_malloc, gl__malloc_counting
 END(gl__malloc_slow)
+
+/*
+ * gl__malloc_locked(front, size): malloc on a locked heap, under its lock.
+ * Also gl_malloc's way in: the default heap is always a front, so its fast
+ * path would only miss.
+ */
+HIDDEN_ENTRY(gl__malloc_locked)
+        LOCKED_FORWARD gl__heap_malloc, gl__malloc_counting
+END(gl__malloc_locked)
 
 /*
  * gl__malloc_core(heap, size) -> rax = block or 0, rdx = 1 if known zeroed
