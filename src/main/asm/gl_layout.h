@@ -452,18 +452,24 @@ name:                           \
 .Lrc_done\@:
 .endm
 
+/* counter += value, and its peak follows: value (a register) ends holding
+ * the new count.  counter and peak are memory operands. */
+.macro ADD_RAISING_PEAK counter, peak, value
+        addq    \counter, \value
+        movq    \value, \counter
+        cmpq    \peak, \value
+        jbe     .Larp_kept\@
+        movq    \value, \peak
+.Larp_kept\@:
+.endm
+
 /* A block of `size` bytes (a register) leaves the free bytes and becomes
  * live: free, live and peak bytes, live blocks (not the class count).
  * tmp is clobbered. */
 .macro ACCOUNT_ALLOC heap, size, tmp
         subq    \size, H_FREE_BYTES(\heap)
         leaq    -8(\size), \tmp
-        addq    H_LIVE_BYTES(\heap), \tmp
-        movq    \tmp, H_LIVE_BYTES(\heap)
-        cmpq    H_PEAK_LIVE(\heap), \tmp
-        jbe     .Laa_peak_kept\@
-        movq    \tmp, H_PEAK_LIVE(\heap)
-.Laa_peak_kept\@:
+        ADD_RAISING_PEAK H_LIVE_BYTES(\heap), H_PEAK_LIVE(\heap), \tmp
         incq    H_LIVE_BLOCKS(\heap)
 .endm
 

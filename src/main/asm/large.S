@@ -73,12 +73,8 @@ HIDDEN_ENTRY(gl__large_alloc)
         LIST_PUSH_FRONT H_LARGE_LIST(%rbx), %r15, LG_NEXT, LG_PREV, %rax
         incq    H_NLARGE(%rbx)
         incq    H_LIVE_BLOCKS(%rbx)
-        addq    H_LIVE_BYTES(%rbx), %rbp
-        movq    %rbp, H_LIVE_BYTES(%rbx)
-        cmpq    H_PEAK_LIVE(%rbx), %rbp
-        jbe     3f
-        movq    %rbp, H_PEAK_LIVE(%rbx)
-3:      movq    %r15, %rax
+        ADD_RAISING_PEAK H_LIVE_BYTES(%rbx), H_PEAK_LIVE(%rbx), %rbp
+        movq    %r15, %rax
         movl    $1, %edx
         jmp     .Llarge_out
 .Llarge_unmap:

@@ -23,11 +23,7 @@
         testq   \heap, \heap
         jz      .Lcm_done\@
         incq    H_OS_MAPS(\heap)
-        addq    H_FOOTPRINT(\heap), \bytes
-        movq    \bytes, H_FOOTPRINT(\heap)
-        cmpq    H_PEAK_FOOTPRINT(\heap), \bytes
-        jbe     .Lcm_done\@
-        movq    \bytes, H_PEAK_FOOTPRINT(\heap)
+        ADD_RAISING_PEAK H_FOOTPRINT(\heap), H_PEAK_FOOTPRINT(\heap), \bytes
 .Lcm_done\@:
 .endm
 
@@ -178,13 +174,9 @@ HIDDEN_ENTRY(gl__os_map_aligned)
         call    gl__os_unmap
         incq    H_OS_UNMAPS(%rbx)
 2:      incq    H_OS_MAPS(%rbx)
-        movq    H_FOOTPRINT(%rbx), %rax
-        addq    %r12, %rax
-        movq    %rax, H_FOOTPRINT(%rbx)
-        cmpq    H_PEAK_FOOTPRINT(%rbx), %rax
-        jbe     3f
-        movq    %rax, H_PEAK_FOOTPRINT(%rbx)
-3:      popq    %rax
+        movq    %r12, %rax
+        ADD_RAISING_PEAK H_FOOTPRINT(%rbx), H_PEAK_FOOTPRINT(%rbx), %rax
+        popq    %rax
         .cfi_adjust_cfa_offset -8
         jmp     .Lal_out
 .Lal_fail:

@@ -29,12 +29,8 @@
 HIDDEN_ENTRY(gl__account_resize)
         movq    %rdx, %rax
         subq    %rsi, %rax
-        addq    H_LIVE_BYTES(%rdi), %rax
-        movq    %rax, H_LIVE_BYTES(%rdi)
-        cmpq    H_PEAK_LIVE(%rdi), %rax
-        jbe     1f
-        movq    %rax, H_PEAK_LIVE(%rdi)
-1:      cmpq    $SMALL_MAX_BLOCK, %rsi
+        ADD_RAISING_PEAK H_LIVE_BYTES(%rdi), H_PEAK_LIVE(%rdi), %rax
+        cmpq    $SMALL_MAX_BLOCK, %rsi
         ja      2f
         movq    %rsi, %rcx
         shrq    $4, %rcx
