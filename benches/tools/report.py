@@ -109,6 +109,9 @@ class Run:
         self.functions = read_csv(os.path.join(res, "instructions-functions.csv")) or []
         self.row_instr = read_csv(os.path.join(res, "instructions-rows.csv")) or []
         self.row_functions = read_csv(os.path.join(res, "instructions-rows-functions.csv")) or []
+        self.time_profile = read_csv(os.path.join(res, "profile.csv")) or []
+        self.time_hot = read_csv(os.path.join(res, "profile-hot.csv")) or []
+        self.time_functions = read_csv(os.path.join(res, "profile-functions.csv")) or []
         prof = os.path.join(res, "instructions-profile.txt")
         self.profile = open(prof).read() if os.path.exists(prof) else ""
         jmh = os.path.join(res, "jmh.json")
@@ -622,6 +625,44 @@ def batch_limits(run):
     return out
 
 
+def time_profile(run):
+    """The section on where the time goes on the rows Glimmer trails most (benches/tools/profile.py)."""
+    if not run.time_profile:
+        return []
+    L = ["## Where the time goes on the rows Glimmer trails most (perf, sampled)", "",
+         "callgrind counts instructions; on these rows what decides is memory, so "
+         "`benches/tools/profile.py` samples time instead (`perf record -e cpu-clock`, a software event: "
+         "no hardware counters needed) for Glimmer and the row's best peer, each running the row alone "
+         "(`driver --row`), and splits the samples: the driver's loop (touching and checking blocks), the "
+         "allocator's code, the bytes realloc copies (libc's memmove for the peers, Glimmer's `rep movsb`), "
+         "the OS. ns per operation; the rows are those with the lowest ratio in the table above.", "",
+         "| row | allocator | ns/op | driver loop | allocator | copy | OS | samples |",
+         "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for t in run.time_profile:
+        L.append(f"| {t['label']} ({float(t['ratio']):.2f}x) | {LABEL.get(t['allocator'], t['allocator'])} | "
+                 f"{t['ns_per_op']} | {t['driver_ns']} | {t['allocator_ns']} | {t['copy_ns']} | {t['os_ns']} | "
+                 f"{t['samples']} |")
+    if run.time_functions:
+        L += ["", "The allocator's costliest functions (ns per operation, copy excluded):", ""]
+        for row in dict.fromkeys(f["row"] for f in run.time_functions):
+            per = []
+            for alloc in dict.fromkeys(f["allocator"] for f in run.time_functions if f["row"] == row):
+                per.append(f"{LABEL.get(alloc, alloc)} " + ", ".join(
+                    f"`{f['function']}` {f['ns_per_op']}" for f in run.time_functions
+                    if f["row"] == row and f["allocator"] == alloc))
+            L.append(f"- *{run.label.get(row, row)}*: " + "; ".join(per) + ".")
+    rows = list(dict.fromkeys(h["row"] for h in run.time_hot))
+    if rows:
+        L += ["", "Glimmer's hottest instructions on each of these rows (share of its allocator and copy samples; "
+              "a sample usually lands on the instruction that waits, the one after a load that missed):", ""]
+        for row in rows:
+            hot = [h for h in run.time_hot if h["row"] == row]
+            L.append(f"- *{run.label.get(row, row)}*: " + "; ".join(
+                f"{100 * float(h['share_of_glimmer']):.0f} % `{h['function']}+{h['offset']}` `{h['instruction']}`"
+                + (f" (after `{h['previous']}`)" if h["previous"] else "") for h in hot) + ".")
+    return L
+
+
 # ---- the report ------------------------------------------------------------------------------
 
 def markdown(run, made, wsl):
@@ -686,6 +727,10 @@ def markdown(run, made, wsl):
     if "perf-ratio.png" in made:
         L.append("")
         L.append("![Glimmer against the best peer, every row](perf-ratio.png)")
+    tp = time_profile(run)
+    if tp:
+        L.append("")
+        L.extend(tp)
     if run.rows_of("cold"):
         L.append("")
         L.append("## Native driver: cold first run")
