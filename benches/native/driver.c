@@ -1045,21 +1045,49 @@ static uint64_t rss_bytes(void)
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* Glimmer's heap between two chunks of the trace (from gl_heap_stats and a walk) */
+struct heap_snapshot {
+    uint64_t segments, live_bytes, free_bytes, free_blocks, largest_free, cached_bytes;
+};
+
 struct footprint {
     const struct allocator *a;
     uint64_t peak_live, rss_peak, rss_end, mapped_peak;
+    struct heap_snapshot before_growth;        /* Glimmer: just before it mapped its last segment */
 };
+
+static struct heap_snapshot snapshot(gl_heap *h)
+{
+    gl_stats st;
+    gl_heap_stats(h, &st);
+    struct heap_snapshot s = { .segments = st.segments, .live_bytes = st.live_bytes };
+    gl_block_info b;
+    memset(&b, 0, sizeof b);
+    while (gl_heap_walk(h, &b) == 1) {
+        if (b.state == GL_BLOCK_FREE) {
+            s.free_bytes += b.size;
+            s.free_blocks++;
+            if (b.size > s.largest_free)
+                s.largest_free = b.size;
+        } else if (b.state == GL_BLOCK_CACHED) {
+            s.cached_bytes += b.size;
+        }
+    }
+    return s;
+}
 static struct footprint footprints[A_COUNT];
 static int nfootprints;
 
 /* Footprint of the churn row: the trace runs once in a fresh process; the
  * RSS above the process's RSS before the first allocation is sampled every
- * 1,000 operations; Glimmer also reports the bytes it has mapped. */
+ * 1,000 operations; Glimmer also reports the bytes it has mapped, and its
+ * heap as it was just before it mapped its last segment (what did not fit). */
 static void child_footprint(struct workload *w, struct allocator *a)
 {
     prepare(w);
     warm_allocator(a);
     uint64_t base = rss_bytes(), peak = 0, before_drain = 0;
+    struct heap_snapshot last = { 0 }, before_growth = { 0 };
     size_t drain_at = w->nops - w->n;                /* the trace ends by freeing all n slots */
     for (size_t k = 0; k < w->nops; ) {
         size_t to = k + 1000 < w->nops ? k + 1000 : w->nops;
@@ -1073,6 +1101,12 @@ static void child_footprint(struct workload *w, struct allocator *a)
             peak = rss;
         if (k == drain_at)
             before_drain = rss;
+        if (a->glimmer) {
+            struct heap_snapshot now = snapshot(a->glimmer());
+            if (now.segments > last.segments && last.segments > 0)
+                before_growth = last;
+            last = now;
+        }
     }
     uint64_t mapped = 0;
     if (a->glimmer) {
@@ -1081,7 +1115,10 @@ static void child_footprint(struct workload *w, struct allocator *a)
         mapped = st.peak_footprint;
     }
     verify(a, w, 1);
-    printf("%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", w->peak_live, peak, before_drain, mapped);
+    const struct heap_snapshot *g = &before_growth;
+    printf("%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+           " %" PRIu64 " %" PRIu64 "\n", w->peak_live, peak, before_drain, mapped, g->segments, g->live_bytes,
+           g->free_bytes, g->free_blocks, g->largest_free, g->cached_bytes);
 }
 
 static void measure_footprint(struct workload *w)
@@ -1093,8 +1130,11 @@ static void measure_footprint(struct workload *w)
         run_child(args, line, sizeof line);
         struct footprint *fp = &footprints[nfootprints++];
         fp->a = avail[k];
-        if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64, &fp->peak_live, &fp->rss_peak,
-                   &fp->rss_end, &fp->mapped_peak) != 4)
+        struct heap_snapshot *g = &fp->before_growth;
+        if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+                   " %" SCNu64 " %" SCNu64 " %" SCNu64, &fp->peak_live, &fp->rss_peak, &fp->rss_end,
+                   &fp->mapped_peak, &g->segments, &g->live_bytes, &g->free_bytes, &g->free_blocks,
+                   &g->largest_free, &g->cached_bytes) != 10)
             die("footprint run on %s printed \"%s\"", avail[k]->name, line);
     }
 }
@@ -1133,11 +1173,18 @@ static void write_csv(const char *dir, const char *started)
     close_out(f, "native.csv");
 
     f = open_out(dir, "footprint.csv");
-    fprintf(f, "allocator,peak_live_bytes,rss_peak_bytes,rss_before_drain_bytes,glimmer_mapped_peak_bytes\n");
-    for (int i = 0; i < nfootprints; i++)
-        fprintf(f, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", footprints[i].a->name,
-                footprints[i].peak_live, footprints[i].rss_peak, footprints[i].rss_end,
-                footprints[i].mapped_peak);
+    fprintf(f, "allocator,peak_live_bytes,rss_peak_bytes,rss_before_drain_bytes,glimmer_mapped_peak_bytes,"
+               "glimmer_segments_before_growth,glimmer_live_before_growth,glimmer_free_before_growth,"
+               "glimmer_free_blocks_before_growth,glimmer_largest_free_before_growth,"
+               "glimmer_cached_before_growth\n");
+    for (int i = 0; i < nfootprints; i++) {
+        const struct footprint *fp = &footprints[i];
+        const struct heap_snapshot *g = &fp->before_growth;
+        fprintf(f, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", fp->a->name, fp->peak_live, fp->rss_peak, fp->rss_end,
+                fp->mapped_peak, g->segments, g->live_bytes, g->free_bytes, g->free_blocks, g->largest_free,
+                g->cached_bytes);
+    }
     close_out(f, "footprint.csv");
 
     f = open_out(dir, "native-meta.csv");

@@ -43,6 +43,16 @@ PAIR_MARGIN = 1.25
 IR_TARGET, IR_AIM = 40, 30
 SCALING = 0.8
 FOOTPRINT = 1.15
+
+
+def _segment_bytes():
+    """SEG_SIZE, from the one place that defines it (src/main/asm/gl_layout.h)."""
+    layout = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "main", "asm", "gl_layout.h")
+    m = re.search(r"^#define SEG_SHIFT\s+(\d+)", open(layout).read(), re.M)
+    return 1 << int(m.group(1))
+
+
+SEGMENT_BYTES = _segment_bytes()
 JAVA_FLOOR, JAVA_GLIBC, JAVA_UNSAFE = 1.5, 1.5, 3.0
 
 
@@ -371,6 +381,27 @@ def footprint_table(run):
         lines.append(f"| {LABEL[f['allocator']]} | {live:,} | {rss:,} | {rss / live:.3f} | "
                      f"{f'{mapped:,}' if mapped else '-'} | {f'{mapped / live:.3f}' if mapped else '-'} |")
     return "\n".join(lines)
+
+
+def footprint_growth(run):
+    """A sentence on Glimmer's heap just before it mapped its last segment, from footprint.csv."""
+    g = next((f for f in run.footprint if f["allocator"] == "glimmer"), None)
+    if g is None or int(g.get("glimmer_segments_before_growth") or 0) == 0:
+        return ""
+    segs = int(g["glimmer_segments_before_growth"])
+    mb = lambda k: f"{int(g[k]) / 1e6:.2f} MB"
+    return (f"Where Glimmer's mapped bytes go: at most 1,000 operations before it mapped segment {segs + 1} "
+            f"(segments are {SEGMENT_BYTES >> 20} MiB, so mapped bytes move in steps of "
+            f"{SEGMENT_BYTES / int(g['peak_live_bytes']):.2f}x peak live), its {segs} segments "
+            f"({segs * SEGMENT_BYTES / 1e6:.2f} MB) held {mb('glimmer_live_before_growth')} in live blocks, "
+            f"{mb('glimmer_free_before_growth')} in {int(g['glimmer_free_blocks_before_growth']):,} free blocks "
+            f"(the top included; the largest {int(g['glimmer_largest_free_before_growth']):,} bytes) and "
+            f"{mb('glimmer_cached_before_growth')} in the recently-freed cache, which is flushed into the free "
+            f"blocks before a segment is mapped. A segment is mapped only when, after that flush, the search "
+            f"(the request's own size bin up to the depth limit, then every larger bin, then the top) finds no "
+            f"free block for the request."
+            + (f" The peak live bytes alone would have fitted in {segs} segments." if
+               int(g["peak_live_bytes"]) < segs * SEGMENT_BYTES else ""))
 
 
 def instr_table(run):
@@ -752,6 +783,10 @@ def markdown(run, made, wsl):
                  "which the target uses.")
         L.append("")
         L.append(footprint_table(run))
+        growth = footprint_growth(run)
+        if growth:
+            L.append("")
+            L.append(growth)
         if "perf-churn.png" in made:
             L.append("")
             L.append("![churn footprint](perf-churn.png)")
