@@ -28,7 +28,7 @@
 ENTRY(gl_heap_free)
         leaq    -8(%rsi), %rdx                  /* header address */
         rorq    $4, %rdx
-        shrq    $18, %rdx                       /* segment number | aligned bit */
+        shrq    $SEG_SHIFT - 4, %rdx            /* segment number | aligned bit */
         movzbl  %dl, %ecx
         cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
         jne     gl__free_slow

@@ -93,11 +93,12 @@
 #define SEG_END_FENCE       (SEG_SIZE - 8)
 #define SEG_USABLE          (SEG_SIZE - 80)  /* bytes between the fenceposts */
 #define START_FENCE_SIZE    16
-/* fast-path registry entry for a segment: what (hdr ror 4) >> 18 gives for a
- * 16-aligned user pointer inside it: segment number | 1 << 45 */
-#define SEGTAB_ALIGN_BIT    45
+/* fast-path registry entry for a segment: what (hdr ror 4) >> (SEG_SHIFT - 4)
+ * gives for a 16-aligned user pointer inside it: segment number | 1 << the
+ * bit where the header's bit 3 (set: hdr = p - 8) lands, 63 - (SEG_SHIFT - 4) */
+#define SEGTAB_ALIGN_BIT    (67 - SEG_SHIFT)
 #define SEGTAB_ENTRIES      256
-#define SEGTAB_EMPTY        (-1)             /* no key is -1 (keys are < 2^46) */
+#define SEGTAB_EMPTY        (-1)             /* no key is -1 (keys are < 2^(68 - SEG_SHIFT)) */
 
 /* ---- large blocks: a descriptor just below the user pointer -------------- */
 #define LG_MAGIC            (-64)            /* user pointer XOR heap secret */
