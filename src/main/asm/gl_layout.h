@@ -81,8 +81,8 @@
 #define MAX_REQUEST         ((1 << 44) - (1 << 20))   /* GL_MAX_SIZE */
 
 /* ---- segments ------------------------------------------------------------ */
-#define SEG_SHIFT           22
-#define SEG_SIZE            (1 << SEG_SHIFT) /* 4 MiB */
+#define SEG_SHIFT           21
+#define SEG_SIZE            (1 << SEG_SHIFT) /* 2 MiB */
 #define SEG_OFFSET_MASK     (SEG_SIZE - 1)
 #define SEG_MAGIC           0                /* segment address XOR heap secret */
 #define SEG_HEAP            8                /* owning (owned) heap */

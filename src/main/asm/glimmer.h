@@ -46,7 +46,7 @@ typedef struct gl_heap gl_heap;
 #define GL_HEAP_LOCKED     1u    /* spinlock: callable from any thread */
 #define GL_HEAP_COUNT_HITS 2u    /* count cache_hits (the default heap does): every small malloc then
                                     takes the slow path's pop, 20-30 % of malloc+free pair throughput */
-#define GL_HEAP_HUGE_PAGES 4u    /* advise every 4 MiB segment MADV_HUGEPAGE: transparent huge pages where
+#define GL_HEAP_HUGE_PAGES 4u    /* advise every 2 MiB segment MADV_HUGEPAGE: transparent huge pages where
                                     the kernel allows them (fewer page faults on first touch; resident
                                     memory grows in 2 MiB steps; possible compaction stalls) */
 
@@ -79,7 +79,7 @@ typedef struct gl_stats {
     uint64_t peak_live_bytes;    /* peak of live_bytes + bytes parked in the recently-freed cache */
     uint64_t footprint;          /* bytes mapped from the OS, metadata included */
     uint64_t peak_footprint;
-    uint64_t segments;           /* 4 MiB segments mapped */
+    uint64_t segments;           /* 2 MiB segments mapped */
     uint64_t large_blocks;       /* blocks in a mapping of their own */
     uint64_t free_bytes;         /* bytes in free blocks inside segments (headers included) */
     uint64_t cached_blocks;      /* blocks in the recently-freed cache */

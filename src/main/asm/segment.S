@@ -1,5 +1,5 @@
 /*
- * segment.S - 4 MiB segments: map, format, register, release.
+ * segment.S - 2 MiB segments: map, format, register, release.
  *
  * A segment is SEG_SIZE bytes at a SEG_SIZE-aligned address, so a block's
  * segment is one AND away.  It starts with a header (magic = address XOR the

@@ -194,7 +194,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
         }
 
         /**
-         * Advise every 4 MiB segment of the heap {@code MADV_HUGEPAGE}, so the kernel may back it
+         * Advise every 2 MiB segment of the heap {@code MADV_HUGEPAGE}, so the kernel may back it
          * with transparent huge pages: far fewer page faults when fresh memory is first touched,
          * fewer TLB misses; but resident memory grows in 2 MiB steps and a fault may wait for
          * the kernel to compact memory. Off by default. Where the kernel has no transparent huge

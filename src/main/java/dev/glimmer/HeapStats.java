@@ -10,7 +10,7 @@ import java.util.Arrays;
  * @param peakLiveBytes peak of live bytes plus bytes parked in the recently-freed cache
  * @param footprint     bytes mapped from the OS, metadata included
  * @param peakFootprint the highest footprint so far
- * @param segments      4 MiB segments mapped
+ * @param segments      2 MiB segments mapped
  * @param largeBlocks   blocks in a mapping of their own (requests of 1 MiB and more)
  * @param freeBytes     bytes in free blocks inside segments (headers included)
  * @param cachedBlocks  blocks parked in the recently-freed cache

@@ -66,8 +66,8 @@ class RecentlyFreedCacheTest {
     @Test
     void cachedBlocksNeverMakeTheHeapGrow() {
         try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
-            // 30,000 blocks of 96 bytes (two thirds of a segment), all freed into the cache
-            int n = 30_000;
+            // blocks of 96 bytes filling two thirds of a segment, all freed into the cache
+            int n = (int) (SEGMENT * 2 / 3 / 96);
             long[] small = mallocAll(heap, n, 88);
             assertEquals(1, heap.stats().segments());
             for (long q : small) {

@@ -2,7 +2,7 @@ package dev.glimmer;
 
 import static dev.glimmer.TestMemory.ALL;
 import static dev.glimmer.TestMemory.KiB;
-import static dev.glimmer.TestMemory.MiB;
+import static dev.glimmer.TestMemory.SEGMENT;
 import static dev.glimmer.TestMemory.hex;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -58,9 +58,9 @@ class ScaleTest {
 
             heap.trim();
             HeapStats s = heap.stats();
-            assertTrue(s.footprint() <= 4 * MiB + 64 * KiB,
-                    "after trim() the footprint " + s.footprint() + " must be at most one 4 MiB segment"
-                            + " plus the heap's metadata (4 MiB + 64 KiB); " + s);
+            assertTrue(s.footprint() <= SEGMENT + 64 * KiB,
+                    "after trim() the footprint " + s.footprint() + " must be at most one segment"
+                            + " plus the heap's metadata (" + SEGMENT + " + 64 KiB); " + s);
             assertTrue(s.peakFootprint() >= full.footprint(), s.toString());
             heap.check();
         }

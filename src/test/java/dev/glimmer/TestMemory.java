@@ -20,7 +20,7 @@ final class TestMemory {
     static final long KiB = 1024;
     static final long MiB = 1024 * KiB;
     static final long GiB = 1024 * MiB;
-    static final long SEGMENT = 4 * MiB;
+    static final long SEGMENT = 2 * MiB;        // gl_layout.h SEG_SIZE
     static final long PAGE = 4096;
 
     private static final MethodHandle MALLOC;
