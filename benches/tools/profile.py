@@ -141,7 +141,7 @@ def sample(driver, row, alloc, rounds, tmp):
     return samples
 
 
-def bucket(sym, dso, driver, glimmer_copies, off):
+def bucket(alloc, sym, dso, driver, glimmer_copies, off):
     base = os.path.basename(dso)
     if dso == "[kernel.kallsyms]":
         return "os"
@@ -151,7 +151,9 @@ def bucket(sym, dso, driver, glimmer_copies, off):
         return "copy" if (sym, off) in glimmer_copies else "allocator"
     if COPY_SYMBOLS.search(sym) and base.startswith("libc.so"):
         return "copy"
-    if base.startswith(("libc.so", "libjemalloc", "libmimalloc", "libtcmalloc")):
+    if base.startswith("libc.so"):                 # glibc is an allocator; libglimmer needs no libc
+        return None if alloc.startswith("glimmer") else "allocator"
+    if base.startswith(("libjemalloc", "libmimalloc", "libtcmalloc")):
         return "allocator"
     return None
 
@@ -196,7 +198,7 @@ def main():
                 hot = Counter()
                 funcs = Counter()
                 for sym, off, dso in samples:
-                    b = bucket(sym, dso, driver, copies, off)
+                    b = bucket(alloc, sym, dso, driver, copies, off)
                     if b:
                         parts[b] += 1
                     if b == "allocator":

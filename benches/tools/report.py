@@ -680,7 +680,7 @@ def time_profile(run):
             for alloc in dict.fromkeys(f["allocator"] for f in run.time_functions if f["row"] == row):
                 per.append(f"{LABEL.get(alloc, alloc)} " + ", ".join(
                     f"`{f['function']}` {f['ns_per_op']}" for f in run.time_functions
-                    if f["row"] == row and f["allocator"] == alloc))
+                    if f["row"] == row and f["allocator"] == alloc and float(f["ns_per_op"]) >= 0.01))
             L.append(f"- *{run.label.get(row, row)}*: " + "; ".join(per) + ".")
     rows = list(dict.fromkeys(h["row"] for h in run.time_hot))
     if rows:
