@@ -69,8 +69,9 @@ def perf_usable(tmp):
     return None
 
 
-def worst_rows(outdir, count):
-    """The steady rows with the lowest Glimmer / best-peer medians: [(row, label, ratio, peer)]."""
+def ranked_rows(outdir):
+    """The steady rows, lowest Glimmer / best-peer median ratio first:
+    [(row, label, ratio, best peer, {allocator: median Mops/s})]."""
     path = os.path.join(outdir, "native.csv")
     if not os.path.exists(path):
         die(f"{path} is missing: run the native driver first")
@@ -88,7 +89,7 @@ def worst_rows(outdir, count):
             peer = max(peers, key=peers.get)
             out.append((row, label[row], m["glimmer"] / peers[peer], peer, m))
     out.sort(key=lambda t: t[2])
-    return out[:count]
+    return out
 
 
 def run(cmd, **kw):
@@ -182,9 +183,13 @@ def main():
                     os.remove(os.path.join(outdir, name))
             print(f"profile skipped: {why}")
             return
-        rows = worst_rows(outdir, WORST_ROWS)
+        ranked = ranked_rows(outdir)
+        rows = ranked[:WORST_ROWS]
         if rows_arg:
-            rows = [r for r in worst_rows(outdir, 1000) if r[0] in rows_arg]
+            unknown = set(rows_arg) - {r[0] for r in ranked}
+            if unknown:
+                die(f"no steady row {', '.join(sorted(unknown))} with Glimmer and a peer in {outdir}/native.csv")
+            rows = [r for r in ranked if r[0] in rows_arg]
         lib = os.path.join(os.path.dirname(driver), "libglimmer.so")
         ins, prev_of, copies = disassembly(lib)
         table, hot_rows, func_rows = [], [], []
