@@ -12,6 +12,8 @@
  *             PREV_FREE equals the previous block's FREE, no two adjacent
  *             free blocks, free blocks (except the top) carry a footer equal
  *             to their size (the top, which is in no bin, needs none);
+ *   starts    the segment's bitmap of block starts has the bit of every
+ *             block set, and no other;
  *   bins      every entry is ours, free, of the bin's size range, not the
  *             top, and its back link agrees; the bitmap bit is set exactly
  *             for non-empty bins; the bins hold exactly the free blocks;
@@ -33,6 +35,7 @@
 #define CK_TOP_SEEN     560
 #define CK_BIN_ENTRIES  568
 #define CK_NLARGE       576
+#define CK_SEG_BLOCKS   584                     /* blocks of the segment being walked */
 #define CK_FRAME        592
 
 /* report code at address with detail, then stop */
@@ -102,6 +105,7 @@ HIDDEN_ENTRY(gl__check_owned)
         cmpq    $START_FENCE_SIZE, %rax
         jne     .Lck_fail_fence
         /* blocks */
+        movq    $0, CK_SEG_BLOCKS(%rsp)
         leaq    SEG_FIRST(%r13), %r14           /* cursor */
         leaq    SEG_END_FENCE(%r13), %rbp       /* limit */
         xorl    %r8d, %r8d                      /* previous block free? */
@@ -122,6 +126,10 @@ HIDDEN_ENTRY(gl__check_owned)
         leaq    (%r14,%r9), %rax
         cmpq    %rbp, %rax
         ja      .Lck_fail_size
+        leaq    8(%r14), %rcx
+        STARTS_TEST %rcx, %rax, %rdx
+        jnc     .Lck_fail_starts
+        incq    CK_SEG_BLOCKS(%rsp)
         /* PREV_FREE must say what the previous block is */
         xorl    %eax, %eax
         testq   $HDR_PREV_FREE, %r15
@@ -173,6 +181,22 @@ HIDDEN_ENTRY(gl__check_owned)
         setnz   %al
         cmpl    %r8d, %eax
         jne     .Lck_fail_prev_free
+        /* every block's bit was set; no other may be: count them */
+        leaq    SEG_STARTS(%r13), %rsi
+        leaq    SEG_STARTS + SEG_STARTS_BYTES(%r13), %rdi
+        xorl    %ecx, %ecx
+1:      movq    (%rsi), %rax
+2:      testq   %rax, %rax
+        jz      3f
+        leaq    -1(%rax), %rdx
+        andq    %rdx, %rax                      /* the lowest bit goes */
+        incq    %rcx
+        jmp     2b
+3:      addq    $8, %rsi
+        cmpq    %rdi, %rsi
+        jb      1b
+        cmpq    CK_SEG_BLOCKS(%rsp), %rcx
+        jne     .Lck_fail_starts_count
         movq    SEG_NEXT(%r13), %r13
         jmp     .Lck_seg
 .Lck_segs_done:
@@ -406,6 +430,11 @@ HIDDEN_ENTRY(gl__check_owned)
         FAIL    GL_CHECK_BAD_TAG, %r14, %r15
 .Lck_fail_size:
         FAIL    GL_CHECK_BAD_SIZE, %r14, %r15
+.Lck_fail_starts:
+        FAIL    GL_CHECK_STARTS, %r14, %r15
+.Lck_fail_starts_count:
+        movq    %rcx, %rdx
+        FAIL    GL_CHECK_STARTS, %r13, %rdx
 .Lck_fail_prev_free:
         FAIL    GL_CHECK_PREV_FREE, %r14, %r15
 .Lck_fail_adjacent:

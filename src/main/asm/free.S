@@ -3,15 +3,17 @@
  *
  * Fast path (leaf, no frame): the pointer must be 16-aligned and in a
  * segment of this heap according to the direct-mapped table H_SEGTAB -- one
- * compare decides both, through (header ror 4) >> 18 -- before anything
- * behind it is read.  Then the header's tag must match its address, and
- * header >> 20 must be a small class (any FREE/CACHED/FENCE/LARGE bit makes
- * it huge).  The block is pushed on its class's cache stack and marked
+ * compare decides both, through (header ror 4) >> (SEG_SHIFT - 4) -- before
+ * anything behind it is read.  Then it must be a block start (its bit in
+ * the segment's SEG_STARTS bitmap), the header's tag must match its address,
+ * and header >> 20 must be a small class (any FREE/CACHED/FENCE/LARGE bit
+ * makes it huge).  The block is pushed on its class's cache stack and marked
  * CACHED.  A full stack, a table miss or any doubt goes to the slow path
  * with the arguments untouched.
  *
  * Slow path: the full registry (gl__classify) decides what the pointer is
- * without reading foreign memory; misuse is reported, never followed.
+ * without reading foreign memory, and the bitmap of block starts whether
+ * there is a header to read at all; misuse is reported, never followed.
  * A valid small block goes to the cache (cache.S grows or flushes a full
  * stack); any other block, or any block with caching off, to the coalescer, which merges it with free neighbours found through the
  * boundary tags (PREV_FREE + footer behind, header ahead), or into the top.
@@ -32,6 +34,17 @@ ENTRY(gl_heap_free)
         movzbl  %dl, %ecx
         cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
         jne     gl__free_slow
+        /* STARTS_TEST, shorter: the segment number shifted back is the
+         * segment (the aligned bit falls off the top) */
+        shlq    $SEG_SHIFT, %rdx                /* the header's segment */
+        movq    %rsi, %rcx
+        shrq    $4, %rcx                        /* p's bit: rcx mod 64 ... */
+        movl    %ecx, %eax
+        shrl    $3, %eax
+        andl    $SEG_STARTS_WORD_MASK, %eax     /* ... of this word */
+        movq    SEG_STARTS(%rdx,%rax), %rax
+        btq     %rcx, %rax
+        jnc     gl__free_slow                   /* no block starts at p */
         movq    -8(%rsi), %rdx                  /* header */
         movq    %rdx, %rax
         shrq    $HDR_CLASS_SHIFT, %rax          /* class, or huge if flagged */
@@ -94,9 +107,11 @@ HIDDEN_ENTRY(gl__classify)
         jb      .Lcls_not_ours
         cmpl    $SEG_END_FENCE, %eax
         jae     .Lcls_not_ours
+        STARTS_TEST %rsi, %rax, %r8
+        jnc     .Lcls_not_a_start
         movq    (%rdx), %rcx
         TAG_OK  %rdi, %rdx, %rcx, %rax, %r8
-        jnz     .Lcls_bad_tag
+        jnz     .Lcls_corrupt                   /* a block's header, damaged */
         /* no flag (fence, large, free, cached) and bits 17..19 clear: one test */
         movabsq $HDR_FLAG_BITS | HDR_NEVER_SET, %rax
         testq   %rax, %rcx
@@ -153,15 +168,12 @@ HIDDEN_ENTRY(gl__classify)
         movq    (%rdx), %rcx
         movl    $1, %eax
         ret
-.Lcls_bad_tag:
-        /* Damaged header, or not a block start at all?  Walk the segment's
-         * headers from the first block: if the walk lands on p's header, the
-         * block is real and its header was overwritten. */
-        call    gl__is_block_start              /* leaf: rax, rcx, rdx, r8-r10 */
-        cmpl    $1, %eax
-        je      .Lcls_corrupt
-        cmpl    $2, %eax
-        je      .Lcls_double                    /* points into freed memory */
+.Lcls_not_a_start:
+        /* No block starts at p, whatever the word before it says: a stale
+         * pointer into freed memory, or a pointer into a block. */
+        call    gl__inside_free                 /* leaf: rax, rcx, rdx, r8, r9 */
+        testl   %eax, %eax
+        jnz     .Lcls_double                    /* points into freed memory */
         jmp     .Lcls_not_ours
 .Lcls_large_gone:
         /* a large block this heap unmapped lately: a double free */
@@ -183,46 +195,54 @@ HIDDEN_ENTRY(gl__classify)
 END(gl__classify)
 
 /*
- * gl__is_block_start(heap, p) -> eax = 1 if p - 8 is a block boundary,
- * 2 if p lies inside a free block (a stale pointer: freed, or reset),
- * 0 otherwise (inside a block in use, or the walk broke)
- *   Walks the headers of p's segment (which the caller knows is ours) from
- *   the first block, stopping at any header that fails its tag or size.
- *   Error path only.  rdi = heap, rsi = p.  Clobbers rax, rcx, rdx, r8-r10.
+ * gl__inside_free(heap, p) -> eax = 1 if p lies inside a free block (or the
+ * top) of its segment, else 0
+ *   p is in a segment of the heap and is no block start.  The block holding
+ *   p is the nearest block start below it in the segment's bitmap (searched
+ *   a word at a time); a header there that fails its tag, or whose block
+ *   ends before p, counts as not free.  Error path only.  rdi = heap,
+ *   rsi = p.  Leaf.  Clobbers rax, rcx, rdx, r8, r9.
  */
-HIDDEN_ENTRY(gl__is_block_start)
-        leaq    -8(%rsi), %r9                   /* target header */
-        movq    %r9, %r8
-        andq    $-SEG_SIZE, %r8
-        leaq    SEG_END_FENCE(%r8), %rdx        /* limit */
-        addq    $SEG_FIRST, %r8                 /* cursor */
-        xorl    %r10d, %r10d                    /* was the last block free? */
-1:      cmpq    %r9, %r8
-        je      .Lbs_yes
-        ja      .Lbs_inside
-        cmpq    %rdx, %r8
-        jae     .Lbs_no
+HIDDEN_ENTRY(gl__inside_free)
+        STARTS_WORD %rsi, %r8, %rax             /* p's word */
+        movq    %rsi, %rcx
+        shrq    $4, %rcx
+        andl    $63, %ecx
+        movq    $1, %rax
+        shlq    %cl, %rax
+        decq    %rax                            /* the bits below p's */
+        andq    (%r8), %rax
+        movq    %rsi, %r9
+        andq    $-SEG_SIZE, %r9
+        addq    $SEG_STARTS, %r9                /* the first word */
+1:      testq   %rax, %rax
+        jnz     2f
+        subq    $8, %r8
+        cmpq    %r9, %r8
+        jb      .Lif_no
         movq    (%r8), %rax
-        TAG_OK  %rdi, %r8, %rax, %rcx, %r10
-        jnz     .Lbs_no
-        xorl    %r10d, %r10d
-        btq     $HDR_FREE_BIT, %rax
-        adcl    $0, %r10d
-        HSIZE   %rax, %rcx
-        cmpq    $MIN_BLOCK, %rcx
-        jb      .Lbs_no
-        addq    %rcx, %r8
         jmp     1b
-.Lbs_yes:
+2:      bsrq    %rax, %rax                      /* the start: bit rax of word r8 */
+        subq    %r9, %r8
+        shlq    $3, %r8                         /* bits before word r8 */
+        addq    %r8, %rax
+        shlq    $4, %rax                        /* its offset in the segment */
+        leaq    -SEG_STARTS-8(%r9,%rax), %rdx   /* its header */
+        movq    (%rdx), %r8
+        TAG_OK  %rdi, %rdx, %r8, %rax, %rcx
+        jnz     .Lif_no
+        btq     $HDR_FREE_BIT, %r8
+        jnc     .Lif_no
+        HSIZE   %r8, %rax
+        addq    %rdx, %rax                      /* its end */
+        cmpq    %rsi, %rax
+        jbe     .Lif_no
         movl    $1, %eax
         ret
-.Lbs_inside:
-        leal    (%r10,%r10), %eax               /* 2 inside a free block, else 0 */
-        ret
-.Lbs_no:
+.Lif_no:
         xorl    %eax, %eax
         ret
-END(gl__is_block_start)
+END(gl__inside_free)
 
 /*
  * gl__free_owned(heap, p) -> eax = 0 or GL_E_*
@@ -451,12 +471,16 @@ HIDDEN_ENTRY(gl__free_block)
         movq    %r13, %rdx
         call    gl__bin_insert
 .Lfb_absorbed:
-        /* a block absorbed backward keeps a header that says FREE, so a
-         * second free of it is a double free */
-        cmpq    %r12, FB_SELF(%rsp)
-        je      .Lfb_write
-        movq    FB_SELF(%rsp), %rax
-        btsq    $HDR_FREE_BIT, (%rax)
+        /* what was merged no longer starts a block: the freed block when it
+         * went into its predecessor, the successor */
+        movq    FB_SELF(%rsp), %rsi
+        cmpq    %r12, %rsi
+        je      1f
+        STARTS_UPDATE btrq, %rsi, %rax, %rcx, %rdx
+1:      movq    FB_NEXT(%rsp), %rsi
+        testq   %rsi, %rsi
+        jz      .Lfb_write
+        STARTS_UPDATE btrq, %rsi, %rax, %rcx, %rdx
         jmp     .Lfb_write
 .Lfb_alone:
         /* a neighbour's links are damaged: free the block by itself */
@@ -486,7 +510,9 @@ HIDDEN_ENTRY(gl__free_block)
         movq    %rbx, %rdi
         movq    FB_NEXT(%rsp), %rsi
         call    gl__bin_unlink_raw
-1:      btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
+        movq    FB_NEXT(%rsp), %rsi
+        STARTS_UPDATE btrq, %rsi, %rax, %rcx, %rdx
+1:      STARTS_UPDATE btrq, %r12, %rax, %rcx, %rdx
         movq    FB_PREV(%rsp), %r12
         movq    FB_PREV_SIZE(%rsp), %r13
         addq    %rbp, %r13
@@ -509,10 +535,11 @@ HIDDEN_ENTRY(gl__free_block)
         movq    %rbx, %rdi
         movq    FB_PREV(%rsp), %rsi
         call    gl__bin_unlink_raw
-        btsq    $HDR_FREE_BIT, (%r12)           /* absorbed: a second free is a double free */
+        STARTS_UPDATE btrq, %r12, %rax, %rcx, %rdx
         movq    FB_PREV(%rsp), %r12
         addq    FB_PREV_SIZE(%rsp), %r13
-1:      MKHDR   %rbx, %r12, %r13, %rax, %rcx
+1:      STARTS_UPDATE btrq, %r14, %rax, %rcx, %rdx  /* the old top */
+        MKHDR   %rbx, %r12, %r13, %rax, %rcx
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%r12)
         movq    %r12, H_TOP(%rbx)

@@ -32,9 +32,14 @@
  * ------------------------------------------------------------------------
  * Segment (SEG_SIZE bytes, SEG_SIZE-aligned)
  *
- *   +0   segment header (SEG_*)
- *   +56  start fencepost: header, size 16, FENCE (never free)
- *   +72  first block ...                      ... last block
+ *   +0      segment header (SEG_*)
+ *   +64     block starts: SEG_SIZE/16 bits, bit k set exactly when a block
+ *           (in use, cached, free or the top; not a fencepost) has its user
+ *           pointer at segment + 16k.  A word is taken for a header only
+ *           where its bit is set, so data inside a block that happens to
+ *           pass the tag check is never mistaken for one.
+ *   +16456  start fencepost: header, size 16, FENCE (never free)
+ *   +16472  first block ...                   ... last block
  *   +SEG_SIZE-8  end fencepost: header, size 0, FENCE (+PREV_FREE)
  * ------------------------------------------------------------------------
  */
@@ -88,11 +93,14 @@
 #define SEG_HEAP            8                /* owning (owned) heap */
 #define SEG_NEXT            16               /* heap's segment list */
 #define SEG_PREV            24
-#define SEG_START_FENCE     56
-#define SEG_FIRST           72               /* first block header */
-#define SEG_END_FENCE       (SEG_SIZE - 8)
-#define SEG_USABLE          (SEG_SIZE - 80)  /* bytes between the fenceposts */
+#define SEG_STARTS          64               /* the bitmap of block starts */
+#define SEG_STARTS_BYTES    (SEG_SIZE / 128) /* one bit per 16 bytes: 16 KiB */
+#define SEG_STARTS_WORD_MASK ((SEG_OFFSET_MASK >> 7) & ~7)  /* (p >> 7) & this: p's word, in bytes */
 #define START_FENCE_SIZE    16
+#define SEG_START_FENCE     (SEG_STARTS + SEG_STARTS_BYTES + 8)
+#define SEG_FIRST           (SEG_START_FENCE + START_FENCE_SIZE)   /* first block header */
+#define SEG_END_FENCE       (SEG_SIZE - 8)
+#define SEG_USABLE          (SEG_END_FENCE - SEG_FIRST)  /* bytes between the fenceposts */
 /* fast-path registry entry for a segment: what (hdr ror 4) >> (SEG_SHIFT - 4)
  * gives for a 16-aligned user pointer inside it: segment number | 1 << the
  * bit where the header's bit 3 (set: hdr = p - 8) lands, 63 - (SEG_SHIFT - 4) */
@@ -246,6 +254,7 @@
 #define GL_CHECK_LARGE          12
 #define GL_CHECK_REGISTRY       13
 #define GL_CHECK_TOP            14
+#define GL_CHECK_STARTS         15
 
 /* block states (glimmer.h) */
 #define GL_BLOCK_USED            1
@@ -391,6 +400,61 @@ name:                           \
         addq    \tmp2, \tmp                 /* + size/16 */
         subq    H_KEY(\heap), \tmp          /* == key (mod 2^16)? */
         testq   $HDR_TAG_MASK, \tmp
+.endm
+
+/* dst = the address of the block-start word (SEG_STARTS) that holds the
+ * bit of user pointer p, which is bit (p >> 4) mod 64 of it.  p is a
+ * register, kept; its header p - 8 must be in a segment of the heap (the
+ * segment is the header's: a p at the very end of a segment, behind its
+ * end fencepost, gets bit 0 of the segment's own bitmap, which is never
+ * set).  tmp is clobbered. */
+.macro STARTS_WORD p, dst, tmp
+        movq    \p, \tmp
+        shrq    $7, \tmp
+        andq    $SEG_STARTS_WORD_MASK, \tmp
+        leaq    -8(\p), \dst
+        andq    $-SEG_SIZE, \dst
+        leaq    SEG_STARTS(\dst,\tmp), \dst
+.endm
+
+/* CF set when user pointer p (a register, kept) is a block start.  t1 and
+ * t2 are clobbered. */
+.macro STARTS_TEST p, t1, t2
+        STARTS_WORD \p, \t1, \t2
+        movq    (\t1), \t1
+        movq    \p, \t2
+        shrq    $4, \t2
+        btq     \t2, \t1
+.endm
+
+/* op = btsq: the block whose header is at hdr (a register, kept) starts
+ * there from now on; op = btrq: it no longer does (absorbed by a merge).
+ * t1, t2, t3 are clobbered.  gl__mark_start / gl__unmark_start (segment.S)
+ * do the same keeping every register. */
+.macro STARTS_UPDATE op, hdr, t1, t2, t3
+        leaq    8(\hdr), \t3
+        STARTS_WORD \t3, \t1, \t2
+        shrq    $4, \t3
+        movq    (\t1), \t2
+        \op     \t3, \t2
+        movq    \t2, (\t1)
+.endm
+
+/* MARK_START hdr / UNMARK_START hdr: the same through a call, from code
+ * whose registers are all taken.  Flags are clobbered, nothing else. */
+.macro MARK_START hdr
+        pushq   \hdr
+        .cfi_adjust_cfa_offset 8
+        call    gl__mark_start
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+.endm
+.macro UNMARK_START hdr
+        pushq   \hdr
+        .cfi_adjust_cfa_offset 8
+        call    gl__unmark_start
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
 .endm
 
 /* push node on the front of a doubly linked list whose first node is in

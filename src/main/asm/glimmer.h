@@ -111,6 +111,7 @@ void gl_heap_stats(gl_heap *h, gl_stats *s);
 #define GL_CHECK_LARGE          12   /* a large block's descriptor is damaged */
 #define GL_CHECK_REGISTRY       13   /* the segment/large-block registry disagrees with the lists */
 #define GL_CHECK_TOP            14   /* the top (wilderness) block is not where it should be */
+#define GL_CHECK_STARTS         15   /* a segment's bitmap of block starts disagrees with its blocks */
 
 typedef struct gl_check_report {
     uint64_t code;               /* GL_CHECK_* */

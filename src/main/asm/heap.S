@@ -292,19 +292,18 @@ gl__reset_owned:
         .cfi_adjust_cfa_offset 8
         movq    %rdi, %rbx
         call    gl__large_release_all
-        /* Clear the header of every block the reset frees, so a pointer from
-         * before the reset never passes its tag again: it is refused as a
-         * double free (it points into free memory). */
+        /* No block starts anywhere any more, so a pointer from before the
+         * reset is refused as a double free (it points into free memory),
+         * whatever its old header says. */
         movq    H_SEG_LIST(%rbx), %r12
 4:      testq   %r12, %r12
         jz      5f
-        movq    %rbx, %rdi
-        movq    %r12, %rsi
-        call    gl__segment_clear_headers
+        movq    %r12, %rdi
+        call    gl__segment_clear_starts
         movq    SEG_NEXT(%r12), %r12
         jmp     4b
-5:      /* New keys as well: a header the walk could not reach (a damaged
-         * heap) fails its tag but for one chance in 65536. */
+5:      /* New keys as well: the old headers fail their tags, and free-list
+         * links written before the reset do not decode. */
         call    gl__new_tag_key
         movq    %rax, H_KEY(%rbx)
         call    gl__os_random

@@ -82,6 +82,7 @@ HIDDEN_ENTRY(gl__malloc_slow)
         btsq    $HDR_FREE_BIT, %r10
         movq    %r10, (%r9)
         movq    %r9, H_TOP(%rdi)
+        STARTS_UPDATE btsq, %r9, %r8, %r10, %r11
         /* the block */
         MKHDR   %rdi, %rax, %rcx, %r10, %r11
         movq    %r10, (%rax)
@@ -394,6 +395,7 @@ HIDDEN_ENTRY(gl__take)
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%rsi)
         movq    %rdx, -8(%rsi,%rdx)             /* footer */
+        MARK_START %rsi
         movq    %rbx, %rdi
         call    gl__bin_insert
         jmp     .Ltake_header
@@ -412,6 +414,7 @@ HIDDEN_ENTRY(gl__take)
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%rsi)
         movq    %rdx, -8(%rsi,%rdx)             /* footer */
+        MARK_START %rsi
         jmp     .Ltake_header
 .Ltake_designate:
         movq    %rbx, %rdi
@@ -434,6 +437,7 @@ HIDDEN_ENTRY(gl__take)
         MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%rsi)
+        MARK_START %rsi
         movq    %rsi, H_TOP(%rbx)
         movq    $-1, H_TOP_CLEAN(%rbx)          /* recycled memory */
         movq    $-1, H_TOP_READY(%rbx)
@@ -487,6 +491,7 @@ HIDDEN_ENTRY(gl__carve_top)
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%rsi)
         movq    %rsi, H_TOP(%rbx)
+        STARTS_UPDATE btsq, %rsi, %rax, %rcx, %rdx
         jmp     .Lcarve_header
 .Lcarve_all:
         movq    %rdx, %r13

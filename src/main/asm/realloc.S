@@ -80,6 +80,7 @@ HIDDEN_ENTRY(gl__shrink_block)
         subq    %r13, %rdx
         MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
         movq    %rax, (%rsi)
+        MARK_START %rsi
         pushq   %rsi
         .cfi_adjust_cfa_offset 8
         movq    %rbx, %rdi
@@ -181,6 +182,8 @@ HIDDEN_ENTRY(gl__realloc_owned)
         testl   %eax, %eax
         jnz     .Lre_move
         /* the neighbour's bytes now belong to the block */
+        leaq    (%r14,%r15), %rsi
+        STARTS_UPDATE btrq, %rsi, %rax, %rcx, %r8
         movq    %rdx, %rax
         subq    %r15, %rax
         subq    %rax, H_FREE_BYTES(%rbx)
@@ -194,6 +197,7 @@ HIDDEN_ENTRY(gl__realloc_owned)
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%rsi)
         movq    %rdx, -8(%rsi,%rdx)
+        STARTS_UPDATE btsq, %rsi, %rax, %rcx, %r8
         addq    %rdx, H_FREE_BYTES(%rbx)
         movq    %rbx, %rdi
         call    gl__bin_insert
@@ -208,6 +212,7 @@ HIDDEN_ENTRY(gl__realloc_owned)
         leaq    (%r15,%rcx), %rdx               /* combined size */
         cmpq    %rbp, %rdx
         jb      .Lre_move
+        STARTS_UPDATE btrq, %rsi, %rax, %rcx, %r8   /* the old top */
         movq    %rdx, %rax
         subq    %r15, %rax
         subq    %rax, H_FREE_BYTES(%rbx)
@@ -221,6 +226,7 @@ HIDDEN_ENTRY(gl__realloc_owned)
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%rsi)
         movq    %rsi, H_TOP(%rbx)
+        STARTS_UPDATE btsq, %rsi, %rax, %rcx, %r8
         addq    %rdx, H_FREE_BYTES(%rbx)
         jmp     .Lre_grow_header
 .Lre_top_whole:
@@ -436,6 +442,7 @@ HIDDEN_ENTRY(gl__aligned_owned)
         leaq    -8(%r15), %rsi
         MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
         movq    %rax, (%rsi)
+        STARTS_UPDATE btsq, %rsi, %rax, %rcx, %r8
         /* statistics: total -> lead, plus a new live block of total - lead */
         movq    %rbx, %rdi
         movq    8(%rsp), %rsi

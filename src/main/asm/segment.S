@@ -41,12 +41,14 @@ HIDDEN_ENTRY(gl__segment_format)
         btsq    $HDR_FENCE_BIT, %rax
         orq     $HDR_PREV_FREE, %rax
         movq    %rax, (%rsi)
-        /* one free block between them */
+        /* one free block between them (the bitmap of block starts is zero:
+         * a fresh mapping, or cleared by gl__segment_clear_starts) */
         leaq    SEG_FIRST(%r12), %rsi
         movl    $SEG_USABLE, %edx
         MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
         btsq    $HDR_FREE_BIT, %rax
         movq    %rax, (%rsi)
+        STARTS_UPDATE btsq, %rsi, %rax, %rcx, %r8
         addq    $SEG_USABLE, H_FREE_BYTES(%rbx)
         cmpq    $0, H_TOP(%rbx)
         jne     1f
@@ -66,28 +68,58 @@ HIDDEN_ENTRY(gl__segment_format)
 END(gl__segment_format)
 
 /*
- * gl__segment_clear_headers(heap, seg)
- *   Zeroes the header of every block of a segment, walking from the first
- *   block; stops at the end fencepost or at a header that fails its tag.  A
- *   zero header never passes a tag check (the key is odd, user pointers are
- *   even).  rdi = heap, rsi = segment.  Leaf.  Clobbers rax, rcx, rdx, r8, r9.
+ * gl__segment_clear_starts(seg)
+ *   Clears the segment's bitmap of block starts: no block starts anywhere in
+ *   it until gl__segment_format makes one free block again.  A pointer from
+ *   before then is looked for in the bitmap, never behind its header word
+ *   (which may still pass its tag), so it reads as a pointer into free
+ *   memory.  rdi = segment.  Leaf.  Clobbers rax, rcx, rdi.
  */
-HIDDEN_ENTRY(gl__segment_clear_headers)
-        leaq    SEG_FIRST(%rsi), %r8
-        leaq    SEG_END_FENCE(%rsi), %r9
-1:      cmpq    %r9, %r8
-        jae     2f
-        movq    (%r8), %rdx
-        TAG_OK  %rdi, %r8, %rdx, %rax, %rcx
-        jnz     2f
-        HSIZE   %rdx, %rcx
-        cmpq    $MIN_BLOCK, %rcx
-        jb      2f
-        movq    $0, (%r8)
-        addq    %rcx, %r8
-        jmp     1b
-2:      ret
-END(gl__segment_clear_headers)
+HIDDEN_ENTRY(gl__segment_clear_starts)
+        addq    $SEG_STARTS, %rdi
+        movl    $SEG_STARTS_BYTES / 8, %ecx
+        xorl    %eax, %eax
+        rep stosq
+        ret
+END(gl__segment_clear_starts)
+
+/*
+ * gl__mark_start / gl__unmark_start: STARTS_UPDATE btsq / btrq for the
+ * header address at 8(%rsp) (MARK_START / UNMARK_START push it).  Every
+ * register is kept; flags are clobbered.  Leaf.
+ */
+HIDDEN_ENTRY(gl__mark_start)
+        CFI_PUSH %rax
+        CFI_PUSH %rcx
+        CFI_PUSH %rdx
+        CFI_PUSH %r8
+        movq    40(%rsp), %r8
+        STARTS_UPDATE btsq, %r8, %rax, %rcx, %rdx
+        CFI_POP %r8
+        CFI_POP %rdx
+        CFI_POP %rcx
+        CFI_POP %rax
+        ret
+END(gl__mark_start)
+
+HIDDEN_ENTRY(gl__unmark_start)
+        CFI_PUSH %rax
+        CFI_PUSH %rcx
+        CFI_PUSH %rdx
+        CFI_PUSH %r8
+        movq    40(%rsp), %r8
+        STARTS_UPDATE btrq, %r8, %rax, %rcx, %rdx
+        CFI_POP %r8
+        CFI_POP %rdx
+        CFI_POP %rcx
+        CFI_POP %rax
+        ret
+END(gl__unmark_start)
+
+/* the layout comment of gl_layout.h gives these offsets in numbers */
+.if SEG_START_FENCE != 16456 || SEG_FIRST != 16472
+        .error "gl_layout.h: the segment layout comment needs the new offsets"
+.endif
 
 /*
  * gl__segment_new(heap) -> segment or 0

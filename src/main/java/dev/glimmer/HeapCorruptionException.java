@@ -34,6 +34,7 @@ public final class HeapCorruptionException extends GlimmerException {
         REGISTRY(GlimmerNative.GL_CHECK_REGISTRY,
                 "the segment/large-block registry disagrees with the lists"),
         TOP(GlimmerNative.GL_CHECK_TOP, "the top (wilderness) block is not where it should be"),
+        STARTS(GlimmerNative.GL_CHECK_STARTS, "a segment's bitmap of block starts disagrees with its blocks"),
         /** A code this binding does not know (a newer library). */
         UNKNOWN(-1, "an invariant this binding does not know");
 

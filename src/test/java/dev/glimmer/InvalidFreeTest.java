@@ -123,10 +123,6 @@ class InvalidFreeTest {
      * heap. White-box: the tag formula of gl_layout.h (checked against real blocks first).
      */
     @org.junit.jupiter.api.Test
-    @org.junit.jupiter.api.Disabled("open defect, docs/safety.md: refusing a forged header that passes the 16-bit "
-            + "keyed tag needs a per-segment bitmap of block starts, which Glimmer does not have yet; "
-            + "run it with -Dtest=InvalidFreeTest#interiorPointersBehindDataThatPassesTheTagCheckAreNotOurs "
-            + "after removing this annotation")
     void interiorPointersBehindDataThatPassesTheTagCheckAreNotOurs() throws Exception {
         ChildJvm.Result r = ChildJvm.run(CorruptionProbe.class, "forged-interior");
         if (r.exitCode() != 0 || !r.output().contains("survived")) {

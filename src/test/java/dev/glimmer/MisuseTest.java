@@ -331,6 +331,50 @@ class MisuseTest {
     }
 
     @Test
+    void aBlockWhoseStartBitWasClearedIsRefusedByFreeAndNamedByCheck() {
+        try (GlimmerHeap heap = GlimmerHeap.builder().disableCache().build()) {
+            long a = heap.malloc(64);
+            long b = heap.malloc(64);
+            assertTrue(TestMemory.isStart(a) && TestMemory.isStart(b), "live blocks are block starts");
+            TestMemory.flipStart(b);
+            HeapCorruptionException e = assertThrows(HeapCorruptionException.class, heap::check);
+            assertEquals(HeapCorruptionException.Invariant.STARTS, e.invariant(), e.getMessage());
+            assertEquals(hex(b - 8), hex(e.address()), e.getMessage());
+            // no block starts at b as far as the heap can tell: not its to free, and it stays live
+            InvalidPointerException f = assertThrows(InvalidPointerException.class, () -> heap.free(b));
+            assertEquals(GlimmerNative.GL_E_NOT_OURS, f.status());
+            assertEquals(2, heap.stats().liveBlocks());
+            TestMemory.flipStart(b);                                  // repair
+            heap.check();
+            heap.free(b);
+            heap.free(a);
+            heap.check();
+        }
+    }
+
+    @Test
+    void aStrayBlockStartBitInsideALiveBlockIsReportedByCheckAndNeverFreed() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long a = heap.malloc(200);
+            long inside = a + 96;
+            assertTrue(!TestMemory.isStart(inside), "the inside of a block is no block start");
+            long segment = (a - 8) & ~(TestMemory.SEGMENT - 1);
+            TestMemory.flipStart(inside);
+            HeapCorruptionException e = assertThrows(HeapCorruptionException.class, heap::check);
+            assertEquals(HeapCorruptionException.Invariant.STARTS, e.invariant(), e.getMessage());
+            assertEquals(hex(segment), hex(e.address()), "the segment whose bitmap has a bit too many");
+            // the word in front of the stray start is user data: it fails the tag, the block is a's
+            ALL.set(JAVA_LONG, inside - 8, 0L);
+            GlimmerException f = assertThrows(GlimmerException.class, () -> heap.free(inside));
+            assertEquals(GlimmerNative.GL_E_CORRUPT, f.status(), f.toString());
+            TestMemory.flipStart(inside);                             // repair
+            heap.check();
+            heap.free(a);
+            heap.check();
+        }
+    }
+
+    @Test
     void theInvariantCodesOfGlimmerHMapToTheirNames() {
         assertEquals(HeapCorruptionException.Invariant.BAD_TAG,
                 HeapCorruptionException.Invariant.ofCode(GlimmerNative.GL_CHECK_BAD_TAG));
@@ -339,7 +383,9 @@ class MisuseTest {
         assertEquals(HeapCorruptionException.Invariant.TOP,
                 HeapCorruptionException.Invariant.ofCode(GlimmerNative.GL_CHECK_TOP));
         assertEquals(HeapCorruptionException.Invariant.UNKNOWN, HeapCorruptionException.Invariant.ofCode(99));
-        for (int code = 1; code <= 14; code++) {
+        assertEquals(HeapCorruptionException.Invariant.STARTS,
+                HeapCorruptionException.Invariant.ofCode(GlimmerNative.GL_CHECK_STARTS));
+        for (int code = 1; code <= 15; code++) {
             assertEquals(code, HeapCorruptionException.Invariant.ofCode(code).code());
         }
     }

@@ -242,7 +242,7 @@ class SharedHeapLifecycleTest {
                 continue;
             }
             long seg = (b.address() - 8) & ~(SEGMENT - 1);
-            long expected = next.getOrDefault(seg, seg + 80);    // first block's user pointer: segment + 72 + 8
+            long expected = next.getOrDefault(seg, seg + TestMemory.FIRST_BLOCK);
             if (b.address() != expected) {
                 fail("walk is inconsistent: " + b + " where a block at 0x" + Long.toHexString(expected)
                         + " was expected");

@@ -21,6 +21,8 @@ final class TestMemory {
     static final long MiB = 1024 * KiB;
     static final long GiB = 1024 * MiB;
     static final long SEGMENT = 2 * MiB;        // gl_layout.h SEG_SIZE
+    /** A segment's first block's user pointer, from the segment: gl_layout.h SEG_FIRST + 8. */
+    static final long FIRST_BLOCK = 16480;
     static final long PAGE = 4096;
 
     private static final MethodHandle MALLOC;
@@ -160,6 +162,32 @@ final class TestMemory {
                 throw new AssertionError("page at offset " + off + " of block " + hex(p) + " lost a write");
             }
         }
+    }
+
+    // ---- block starts (white-box: SEG_STARTS of src/main/asm/gl_layout.h) -----------------
+
+    /** Offset of a segment's bitmap of block starts: one bit per 16 bytes of the segment. */
+    static final long STARTS = 64;
+
+    /** The address of the byte holding the block-start bit of user pointer {@code p}. */
+    static long startByte(long p) {
+        long segment = (p - 8) & ~(SEGMENT - 1);
+        return segment + STARTS + ((p - segment) >>> 7);
+    }
+
+    /** The mask of {@code p}'s bit in {@link #startByte}. */
+    static byte startMask(long p) {
+        return (byte) (1 << ((p >>> 4) & 7));
+    }
+
+    /** Whether the heap has {@code p} for a block start. */
+    static boolean isStart(long p) {
+        return (ALL.get(JAVA_BYTE, startByte(p)) & startMask(p)) != 0;
+    }
+
+    /** Flips {@code p}'s block-start bit: damage only a stray write into the bitmap could do. */
+    static void flipStart(long p) {
+        ALL.set(JAVA_BYTE, startByte(p), (byte) (ALL.get(JAVA_BYTE, startByte(p)) ^ startMask(p)));
     }
 
     // ---- header tags (white-box: the formula of src/main/asm/gl_layout.h) -----------------

@@ -83,6 +83,7 @@ public final class GlimmerNative {
     public static final int GL_CHECK_LARGE = 12;
     public static final int GL_CHECK_REGISTRY = 13;
     public static final int GL_CHECK_TOP = 14;
+    public static final int GL_CHECK_STARTS = 15;
 
     // ---- gl_block_info.state ----------------------------------------------------
     public static final int GL_BLOCK_USED = 1;
