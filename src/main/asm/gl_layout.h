@@ -429,8 +429,8 @@ name:                           \
 
 /* op = btsq: the block whose header is at hdr (a register, kept) starts
  * there from now on; op = btrq: it no longer does (absorbed by a merge).
- * t1, t2, t3 are clobbered.  gl__mark_start / gl__unmark_start (segment.S)
- * do the same keeping every register. */
+ * t1, t2, t3 are clobbered.  MARK_START does the btsq keeping every
+ * register. */
 .macro STARTS_UPDATE op, hdr, t1, t2, t3
         leaq    8(\hdr), \t3
         STARTS_WORD \t3, \t1, \t2
@@ -440,19 +440,12 @@ name:                           \
         movq    \t2, (\t1)
 .endm
 
-/* MARK_START hdr / UNMARK_START hdr: the same through a call, from code
- * whose registers are all taken.  Flags are clobbered, nothing else. */
+/* MARK_START hdr: STARTS_UPDATE btsq through a call (gl__mark_start), from
+ * code whose registers are all taken.  Flags are clobbered, nothing else. */
 .macro MARK_START hdr
         pushq   \hdr
         .cfi_adjust_cfa_offset 8
         call    gl__mark_start
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
-.endm
-.macro UNMARK_START hdr
-        pushq   \hdr
-        .cfi_adjust_cfa_offset 8
-        call    gl__unmark_start
         addq    $8, %rsp
         .cfi_adjust_cfa_offset -8
 .endm

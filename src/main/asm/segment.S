@@ -84,9 +84,9 @@ HIDDEN_ENTRY(gl__segment_clear_starts)
 END(gl__segment_clear_starts)
 
 /*
- * gl__mark_start / gl__unmark_start: STARTS_UPDATE btsq / btrq for the
- * header address at 8(%rsp) (MARK_START / UNMARK_START push it).  Every
- * register is kept; flags are clobbered.  Leaf.
+ * gl__mark_start: STARTS_UPDATE btsq for the header address at 8(%rsp)
+ * (MARK_START pushes it), for callers whose registers are all taken.
+ * Every register is kept; flags are clobbered.  Leaf.
  */
 HIDDEN_ENTRY(gl__mark_start)
         CFI_PUSH %rax
@@ -101,20 +101,6 @@ HIDDEN_ENTRY(gl__mark_start)
         CFI_POP %rax
         ret
 END(gl__mark_start)
-
-HIDDEN_ENTRY(gl__unmark_start)
-        CFI_PUSH %rax
-        CFI_PUSH %rcx
-        CFI_PUSH %rdx
-        CFI_PUSH %r8
-        movq    40(%rsp), %r8
-        STARTS_UPDATE btrq, %r8, %rax, %rcx, %rdx
-        CFI_POP %r8
-        CFI_POP %rdx
-        CFI_POP %rcx
-        CFI_POP %rax
-        ret
-END(gl__unmark_start)
 
 /* the layout comment of gl_layout.h gives these offsets in numbers */
 .if SEG_START_FENCE != 16456 || SEG_FIRST != 16472
