@@ -336,6 +336,30 @@ static void misuse(gl_heap *h, gl_heap *other, const char *kind)
     doing = "";
     CHECK(verify(p, 256, 77) == 256, "block damaged by the rejected frees");
 
+    /* Data inside p that passes the tag check in front of p + 16, as one
+     * random word in 65536 does (white-box: the tag formula of gl_layout.h,
+     * the key learned from p's own header): still no block starts there. */
+    static const uint64_t forged_size[] = { 32, 48, 1008, 240 };   /* 240: ends at p's end */
+    uint64_t w = ((const uint64_t *)p)[-1];
+    uint64_t key = ((w ^ (uintptr_t)p) + (w >> 20)) & 0xffff;
+    for (size_t i = 0; i < sizeof forged_size / sizeof forged_size[0]; i++) {
+        uint64_t fp = (uintptr_t)(p + 16), sz = forged_size[i];
+        ((uint64_t *)(p + 16))[-1] = (sz << 16) | (((key - sz / 16) ^ fp) & 0xffff);
+        doing = "gl_heap_free behind a forged header";
+        int rc = gl_heap_free(h, p + 16);
+        CHECK(rc == GL_E_NOT_OURS, "gl_heap_free(p + 16) behind a forged header of size %llu = %d, "
+              "expected GL_E_NOT_OURS", (unsigned long long)sz, rc);
+        doing = "gl_heap_realloc behind a forged header";
+        CHECK(gl_heap_realloc(h, p + 16, 8) == NULL, "gl_heap_realloc(p + 16) behind a forged header");
+        CHECK(gl_heap_usable_size(h, p + 16) == 0, "gl_heap_usable_size(p + 16) behind a forged header");
+        foreign += 2;
+    }
+    doing = "";
+    fill(p, 256, 77);
+    gl_check_report cr;
+    CHECK(gl_heap_check(h, &cr) == GL_CHECK_OK, "check after forged headers: code %llu at %#llx",
+          (unsigned long long)cr.code, (unsigned long long)cr.address);
+
     char *q = gl_heap_malloc(other, 64);
     CHECK(q != NULL, "malloc on the other heap");
     int rc = gl_heap_free(h, q);
