@@ -24,7 +24,7 @@ paths, disassembled with objdump: the profile that says what a pair costs.
 
 The same method (`driver --row ROW ALLOC R` for R = R1 and R2 rounds) gives
 the instructions per operation of a few batch rows, per allocator and per
-function: where the instructions go when the blocks outnumber the caches.
+function: where the instructions go when many blocks are live at once.
 
 Usage: instructions.py DRIVER OUTDIR [--mode smoke|quick|bench]
 Writes OUTDIR/instructions.csv, OUTDIR/instructions-functions.csv,

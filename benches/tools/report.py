@@ -819,7 +819,7 @@ def markdown(run, made, wsl):
             allocs = [a for a in NATIVE_ORDER if any((row, a) in by for row in rows)]
             r0 = run.row_instr[0]
             L.append("")
-            L.append(f"Batch rows, where the blocks outnumber the recently-freed caches: instructions per "
+            L.append(f"Batch rows, 1,000 blocks live at once: instructions per "
                      f"operation (a malloc or a free), driver included, by the same method "
                      f"({int(r0['rounds1'])} and {int(r0['rounds2'])} batches). Fewest in bold.")
             L.append("")
