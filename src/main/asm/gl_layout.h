@@ -189,6 +189,8 @@
  * the owned heap H_INNER.  Its own fields sit past the fast-path ones. */
 #define LK_LOCK             (H_BINS + 64)    /* u32 spinlock word */
 #define LK_MAGIC            (H_BINS + 72)    /* LOCKED_MAGIC ^ front address while live */
+#define LK_OWNER            (H_BINS + 80)    /* thread pointer (%fs:0) the heap is biased to; 0: none */
+#define LK_BUSY             (H_BINS + 88)    /* u32: the owner is inside a call without the lock */
 #define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */
@@ -226,7 +228,8 @@
 #define ST_OS_ADVISES       104
 #define ST_ERRORS           112              /* u64[8] */
 #define ST_CLASS_LIVE       176              /* u64[64] */
-#define ST_SIZE             688
+#define ST_LOCK_BIASED      688              /* 1: a locked heap still biased to one thread */
+#define ST_SIZE             696
 
 #define CR_CODE             0
 #define CR_ADDRESS          8
@@ -280,6 +283,12 @@
 #define MREMAP_MAYMOVE      1
 #define SYS_sched_yield     24
 #define SYS_getrandom       318
+#define SYS_membarrier      324
+#define SYS_arch_prctl      158
+#define ARCH_GET_FS         0x1003
+#define MEMBARRIER_CMD_GLOBAL                       1    /* Linux 4.3; slow (an RCU grace period) */
+#define MEMBARRIER_CMD_PRIVATE_EXPEDITED            8    /* Linux 4.14; after registering */
+#define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED  16
 #define PROT_RW             3
 #define MAP_PRIVATE_ANON    0x22
 #define MADV_DONTNEED       4
@@ -348,26 +357,58 @@ name:                           \
         CFI_POP    %rbx
 .endm
 
+/* call fn(rdi = owned heap, ...), or counting_fn when given and the heap
+ * counts cache hits */
+.macro CALL_INNER fn, counting_fn
+.ifnb \counting_fn
+        testl   $HF_COUNT_HITS, H_FLAGS(%rdi)
+        jz      .Lci_plain\@
+        call    \counting_fn
+        jmp     .Lci_done\@
+.Lci_plain\@:
+.endif
+        call    \fn
+.Lci_done\@:
+.endm
+
 /*
  * LOCKED_FORWARD fn [, counting_fn]: the body of a public entry point called
- * on a front.  Takes the lock, calls fn(inner, same arguments) -- or
- * counting_fn when given and the owned heap counts cache hits --, releases,
- * returns rax/rdx.
+ * on a front.  Runs fn(inner, same arguments) -- or counting_fn when given
+ * and the owned heap counts cache hits -- and returns rax/rdx, either
+ *   - biased: the calling thread is LK_OWNER.  It raises LK_BUSY with a plain
+ *     store and reads LK_OWNER again; no atomic instruction.  The store may
+ *     pass the load (x86 orders stores after loads only with a fence), so
+ *     a thread that takes the bias away (gl__lock) clears LK_OWNER, then has
+ *     membarrier() run a full fence on every CPU of the process before it
+ *     reads LK_BUSY: the owner either sees LK_OWNER cleared or is seen busy.
+ *   - locked: any other thread, under the spinlock LK_LOCK (gl__lock, which
+ *     revokes the bias first).
+ * The two exits release what their path took and nothing else.
  */
 .macro LOCKED_FORWARD fn, counting_fn
         CFI_PUSH %rbx
         movq    %rdi, %rbx
+        movq    LK_OWNER(%rdi), %rax
+        testq   %rax, %rax                      /* %fs:0 is read only on a biased */
+        jz      .Llf_locked\@                   /* heap: its creator had a thread pointer */
+        cmpq    %fs:0, %rax                     /* this thread? (its TCB's self pointer) */
+        jne     .Llf_locked\@
+        movl    $1, LK_BUSY(%rdi)
+        cmpq    %rax, LK_OWNER(%rdi)
+        jne     .Llf_revoked\@
+        movq    H_INNER(%rdi), %rdi
+        CALL_INNER \fn, \counting_fn
+        movl    $0, LK_BUSY(%rbx)
+        .cfi_remember_state
+        CFI_POP %rbx
+        ret
+        .cfi_restore_state
+.Llf_revoked\@:
+        movl    $0, LK_BUSY(%rdi)
+.Llf_locked\@:
         call    gl__lock
         movq    H_INNER(%rbx), %rdi
-.ifnb \counting_fn
-        testl   $HF_COUNT_HITS, H_FLAGS(%rdi)
-        jz      .Llf_plain\@
-        call    \counting_fn
-        jmp     .Llf_done\@
-.Llf_plain\@:
-.endif
-        call    \fn
-.Llf_done\@:
+        CALL_INNER \fn, \counting_fn
         movl    $0, LK_LOCK(%rbx)               /* a plain store releases on x86 */
         CFI_POP %rbx
         ret

@@ -12,6 +12,12 @@
  * spinlock LK_LOCK and run the same code on the owned heap H_INNER.  One
  * implementation serves both kinds; an owned heap pays nothing for locking.
  *
+ * A locked heap is biased to the thread that created it (LK_OWNER): that
+ * thread's calls announce themselves in LK_BUSY with plain stores instead of
+ * taking the lock, until another thread takes the lock and revokes the bias
+ * with membarrier (gl__revoke_bias; the handshake is in LOCKED_FORWARD,
+ * gl_layout.h, and design.md).
+ *
  * The default heap behind gl_malloc & co. is a locked heap created on first
  * use; a race between two first users is settled with cmpxchg.
  */
@@ -22,14 +28,25 @@
 /*
  * gl__lock(front)
  *   rdi = front of a locked heap.  Test-and-test-and-set spinlock with pause;
- *   yields the CPU after 1024 spins.  Preserves every register but rax and
- *   flags, so callers can forward their arguments untouched.
+ *   yields the CPU after 1024 spins.  Holding the lock, a thread that is not
+ *   the heap's bias owner revokes the bias (gl__revoke_bias) before it goes
+ *   on, so nothing runs on the heap without the lock from then on.
+ *   Preserves every register but rax and flags, so callers can forward their
+ *   arguments untouched.
  */
 HIDDEN_ENTRY(gl__lock)
         movl    $1, %eax
         xchgl   %eax, LK_LOCK(%rdi)
         testl   %eax, %eax
         jnz     .Llock_contended
+.Llock_held:
+        movq    LK_OWNER(%rdi), %rax
+        testq   %rax, %rax
+        jnz     .Llock_biased
+        ret
+.Llock_biased:
+        cmpq    %fs:0, %rax                     /* the owner itself (destroy): it */
+        jne     gl__revoke_bias                 /* cannot be inside a call meanwhile */
         ret
 .Llock_contended:
         CFI_PUSH %rcx
@@ -52,8 +69,111 @@ HIDDEN_ENTRY(gl__lock)
 .Llock_taken:
         CFI_POP %r11
         CFI_POP %rcx
-        ret
+        jmp     .Llock_held
 END(gl__lock)
+
+/*
+ * gl__revoke_bias(front)
+ *   rdi = front, its lock held by a thread other than LK_OWNER.  Clears
+ *   LK_OWNER, makes every thread of the process execute a full fence
+ *   (membarrier), then waits while the owner is still inside a call it began
+ *   without the lock.  After the fence the owner's next call either sees
+ *   LK_OWNER cleared and takes the lock, or has raised LK_BUSY where this
+ *   thread sees it (LOCKED_FORWARD).  The bias is not given back: a heap two
+ *   threads have used stays locked.
+ *   membarrier(PRIVATE_EXPEDITED) needs the process registered, which
+ *   gl__bias_owner did -- but a child after fork() starts unregistered, so a
+ *   refusal registers and tries again, then falls back to the slow global
+ *   command.  If every command is refused (a seccomp filter installed after
+ *   the heap was biased) two sched_yields stand in for the fence: the
+ *   owner's store of LK_BUSY has left its store buffer long before, but that
+ *   is not a guarantee -- design.md, Locked heaps.
+ *   Preserves every register but rax and flags.
+ */
+HIDDEN_ENTRY(gl__revoke_bias)
+        CFI_PUSH %rcx
+        CFI_PUSH %rdx
+        CFI_PUSH %rsi
+        CFI_PUSH %rdi
+        CFI_PUSH %r8
+        CFI_PUSH %r11
+        movq    %rdi, %r8
+        movq    $0, LK_OWNER(%r8)
+        movl    $MEMBARRIER_CMD_PRIVATE_EXPEDITED, %edi
+        call    gl__os_membarrier
+        testl   %eax, %eax
+        jz      .Lrevoke_fenced
+        movl    $MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, %edi
+        call    gl__os_membarrier
+        movl    $MEMBARRIER_CMD_PRIVATE_EXPEDITED, %edi
+        call    gl__os_membarrier
+        testl   %eax, %eax
+        jz      .Lrevoke_fenced
+        movl    $MEMBARRIER_CMD_GLOBAL, %edi
+        call    gl__os_membarrier
+        testl   %eax, %eax
+        jz      .Lrevoke_fenced
+        call    gl__os_yield
+        call    gl__os_yield
+.Lrevoke_fenced:
+        movl    $1024, %ecx
+.Lrevoke_wait:
+        cmpl    $0, LK_BUSY(%r8)
+        je      .Lrevoke_out
+        pause
+        decl    %ecx
+        jnz     .Lrevoke_wait
+        call    gl__os_yield                    /* the owner may be descheduled mid-call */
+        movl    $1024, %ecx
+        jmp     .Lrevoke_wait
+.Lrevoke_out:
+        CFI_POP %r11
+        CFI_POP %r8
+        CFI_POP %rdi
+        CFI_POP %rsi
+        CFI_POP %rdx
+        CFI_POP %rcx
+        ret
+END(gl__revoke_bias)
+
+/*
+ * gl__bias_owner() -> rax = the calling thread's identity to bias a new
+ * locked heap to, or 0 when biasing is not possible here
+ *   Possible when the process could register for membarrier(PRIVATE_
+ *   EXPEDITED) (Linux 4.14; tried once per process) and the thread has a
+ *   thread pointer whose first word points to itself (the x86-64 TLS ABI, so
+ *   %fs:0 names the thread).  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__bias_owner)
+        movl    gl__membarrier_state(%rip), %eax
+        testl   %eax, %eax
+        jnz     1f
+        /* first locked heap of the process: register, and see it work (two
+         * threads racing here store the same answer) */
+        movl    $MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, %edi
+        call    gl__os_membarrier
+        testl   %eax, %eax
+        jnz     2f
+        movl    $MEMBARRIER_CMD_PRIVATE_EXPEDITED, %edi
+        call    gl__os_membarrier
+        testl   %eax, %eax
+        jnz     2f
+        movl    $1, %eax
+        jmp     3f
+2:      movl    $-1, %eax
+3:      movl    %eax, gl__membarrier_state(%rip)
+1:      testl   %eax, %eax
+        js      .Lbias_none
+        call    gl__os_thread_pointer
+        testq   %rax, %rax
+        jz      .Lbias_none
+        cmpq    %fs:0, %rax
+        jne     .Lbias_none
+        ret
+.Lbias_none:
+        xorl    %eax, %eax
+        ret
+END(gl__bias_owner)
 
 
 /*
@@ -186,6 +306,10 @@ ENTRY(gl_heap_create)
         movabsq $LOCKED_MAGIC, %rcx
         xorq    %rax, %rcx
         movq    %rcx, LK_MAGIC(%rax)
+        movq    %rax, %r13
+        call    gl__bias_owner
+        movq    %rax, LK_OWNER(%r13)            /* biased to its creator, if possible */
+        movq    %r13, %rax
         addq    $LOCKED_MAP_SIZE, H_FOOTPRINT(%rbx)
         addq    $LOCKED_MAP_SIZE, H_PEAK_FOOTPRINT(%rbx)
         incq    H_OS_MAPS(%rbx)
@@ -425,6 +549,11 @@ gl__default_options:
         .quad   GL_HEAP_LOCKED_FLAG | GL_HEAP_COUNT_HITS_FLAG, 0, 0, 0, 0, 0, 0, 0
 
         .bss
+        .p2align 2
+        .hidden gl__membarrier_state
+gl__membarrier_state:                           /* 0 untried, 1 registered, -1 refused */
+        .zero   4
+
         .p2align 6
         .hidden gl__default
         .globl gl__default

@@ -2,9 +2,10 @@
  * os.S - memory from the operating system, without libc.
  *
  * Glimmer talks to Linux with raw system calls only (mmap, munmap, madvise,
- * getrandom, sched_yield), so the library links with -nostdlib and works in a
- * JVM, a C program or a process with no libc at all.  Every failure is an
- * ordinary result (NULL / nonzero), never a retry loop or an abort.
+ * getrandom, sched_yield, membarrier, arch_prctl), so the library links with
+ * -nostdlib and works in a JVM, a C program or a process with no libc at
+ * all.  Every failure is an ordinary result (NULL / nonzero), never a retry
+ * loop or an abort.
  *
  * Aligned mappings (segments) are made by mapping size + alignment and
  * unmapping the excess on both sides: no address hints, no MAP_FIXED, which
@@ -244,6 +245,41 @@ HIDDEN_ENTRY(gl__os_advise_huge)
         syscall
         ret
 END(gl__os_advise_huge)
+
+/*
+ * gl__os_membarrier(cmd) -> 0 or -errno
+ *   membarrier(cmd, 0, 0).  edi = cmd.  Clobbers rax, rcx, rdx, rsi, r11.
+ */
+HIDDEN_ENTRY(gl__os_membarrier)
+        xorl    %esi, %esi
+        xorl    %edx, %edx
+        movl    $SYS_membarrier, %eax
+        syscall
+        ret
+END(gl__os_membarrier)
+
+/*
+ * gl__os_thread_pointer() -> the calling thread's %fs base, 0 if it has none
+ *   arch_prctl(ARCH_GET_FS).  A thread of any libc has one (its TCB, whose
+ *   first word points to itself); a process without libc may not, and then
+ *   %fs:0 must not be read.  Clobbers rcx, rdx, rsi, rdi, r11.
+ */
+HIDDEN_ENTRY(gl__os_thread_pointer)
+        subq    $24, %rsp
+        .cfi_adjust_cfa_offset 24
+        movq    $0, (%rsp)
+        movl    $ARCH_GET_FS, %edi
+        movq    %rsp, %rsi
+        movl    $SYS_arch_prctl, %eax
+        syscall
+        testq   %rax, %rax
+        movl    $0, %eax
+        jnz     1f
+        movq    (%rsp), %rax
+1:      addq    $24, %rsp
+        .cfi_adjust_cfa_offset -24
+        ret
+END(gl__os_thread_pointer)
 
 /*
  * gl__os_random() -> 64 random bits

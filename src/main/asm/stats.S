@@ -21,8 +21,29 @@
 ENTRY(gl_heap_stats)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__stats_owned
-        LOCKED_FORWARD gl__stats_owned
+        CFI_PUSH %rdi
+        CFI_PUSH %rsi
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        call    gl__stats_locked
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %rsi
+        CFI_POP %rdi
+        /* after the call: a call by a second thread has revoked the bias */
+        xorl    %eax, %eax
+        cmpq    $0, LK_OWNER(%rdi)
+        setne   %al
+        movq    %rax, ST_LOCK_BIASED(%rsi)
+        ret
 END(gl_heap_stats)
+
+        .p2align 4
+gl__stats_locked:
+        .cfi_startproc
+        LOCKED_FORWARD gl__stats_owned
+        .cfi_endproc
+        .size gl__stats_locked, .-gl__stats_locked
 
 /*
  * gl__stats_owned(heap, s).  Leaf.  Clobbers rax, rcx, rdx, r8-r11.
@@ -76,6 +97,7 @@ HIDDEN_ENTRY(gl__stats_owned)
         movq    %rax, ST_OS_UNMAPS(%rsi)
         movq    H_OS_ADVISES(%rdi), %rax
         movq    %rax, ST_OS_ADVISES(%rsi)
+        movq    $0, ST_LOCK_BIASED(%rsi)        /* an owned heap takes no lock */
         xorl    %ecx, %ecx
 2:      movq    H_ERRORS(%rdi,%rcx,8), %rax
         movq    %rax, ST_ERRORS(%rsi,%rcx,8)

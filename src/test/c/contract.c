@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- reporting ------------------------------------------------------------ */
@@ -739,6 +741,146 @@ static void threads(gl_heap *h, int use_default, const char *what)
     ok("%s: %d threads x %d ops, cross-thread frees", what, THREADS, THREAD_OPS);
 }
 
+/* ---- 8b. a locked heap biased to its creator --------------------------------- */
+/* Whether this kernel lets a process fence every one of its threads
+ * (membarrier PRIVATE_EXPEDITED, Linux 4.14): a locked heap is biased only then. */
+static int membarrier_expedited(void)
+{
+    long cmds = syscall(SYS_membarrier, 0 /* MEMBARRIER_CMD_QUERY */, 0, 0);
+    return cmds > 0 && (cmds & 8 /* MEMBARRIER_CMD_PRIVATE_EXPEDITED */) != 0;
+}
+
+static void *touch_once(void *arg)
+{
+    gl_heap *h = arg;
+    void *p = gl_heap_malloc(h, 40);
+    CHECK(p != NULL, "malloc from a second thread");
+    fill(p, 40, 7);
+    CHECK(gl_heap_free(h, p) == GL_OK, "free from a second thread");
+    return NULL;
+}
+
+static void bias_is_taken_and_revoked(void)
+{
+    int expect = membarrier_expedited();
+    gl_options lo = { .flags = GL_HEAP_LOCKED };
+    gl_heap *h = gl_heap_create(&lo);
+    CHECK(h != NULL, "gl_heap_create(GL_HEAP_LOCKED)");
+    CHECK(stats_of(h).lock_biased == (uint64_t)expect, "a new locked heap: lock_biased %" PRIu64 ", membarrier %s",
+          stats_of(h).lock_biased, expect ? "available" : "unavailable");
+    void *p = gl_heap_malloc(h, 100);
+    CHECK(p != NULL && gl_heap_free(h, p) == GL_OK, "the creator allocates and frees");
+    CHECK(stats_of(h).lock_biased == (uint64_t)expect, "the creator's own calls keep the bias");
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, touch_once, h) == 0, "pthread_create");
+    pthread_join(t, NULL);
+    CHECK(stats_of(h).lock_biased == 0, "a second thread's call revokes the bias");
+    p = gl_heap_malloc(h, 100);
+    CHECK(p != NULL && gl_heap_free(h, p) == GL_OK, "the creator goes on under the lock");
+    CHECK(stats_of(h).lock_biased == 0, "the bias is not given back");
+    CHECK_HEAP(h);
+    gl_heap_destroy(h);
+    gl_heap *owned = gl_heap_create(NULL);
+    CHECK(stats_of(owned).lock_biased == 0, "an owned heap reports lock_biased 0");
+    gl_heap_destroy(owned);
+    ok("a locked heap is biased to its creator (%s) until a second thread calls", expect ? "membarrier available" : "never: no membarrier");
+}
+
+/* The owner runs calls back to back while a second thread arrives: its first
+ * call revokes the bias in the middle of the owner's stream.  Every block
+ * carries a pattern checked before it is freed, so a block handed to both
+ * threads at once, or a list link torn by two writers, shows as a damaged
+ * block or a failed heap check. */
+#define RACE_ROUNDS 300
+#define RACE_OPS 4000
+struct racer { gl_heap *h; uint64_t seed; volatile int *go; };
+
+static void race_ops(gl_heap *h, uint64_t seed)
+{
+    struct blk slot[64];
+    memset(slot, 0, sizeof slot);
+    for (int op = 0; op < RACE_OPS; op++) {
+        struct blk *b = &slot[rnd(&seed) % 64];
+        if (b->p) {
+            CHECK(verify(b->p, b->n, b->key) == b->n, "block damaged while the bias was revoked");
+            CHECK(gl_heap_free(h, b->p) == GL_OK, "free while the bias was revoked");
+            b->p = NULL;
+        } else {
+            b->n = 1 + rnd(&seed) % (rnd(&seed) % 8 ? 200 : 3000);
+            b->key = rnd(&seed);
+            CHECK((b->p = gl_heap_malloc(h, b->n)) != NULL, "malloc(%zu)", b->n);
+            fill(b->p, b->n, b->key);
+        }
+    }
+    for (int i = 0; i < 64; i++)
+        if (slot[i].p) CHECK(gl_heap_free(h, slot[i].p) == GL_OK, "free");
+}
+
+static void *race_second(void *arg)
+{
+    struct racer *r = arg;
+    while (!*r->go) ;
+    race_ops(r->h, r->seed);
+    return NULL;
+}
+
+static void revocation_races_the_owner(void)
+{
+    int revoked = 0;
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        gl_options lo = { .flags = GL_HEAP_LOCKED };
+        gl_heap *h = gl_heap_create(&lo);
+        CHECK(h != NULL, "gl_heap_create(GL_HEAP_LOCKED)");
+        int biased = (int)stats_of(h).lock_biased;
+        volatile int go = 0;
+        struct racer r = { h, rng_state + 77 * (uint64_t)round, &go };
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, race_second, &r) == 0, "pthread_create");
+        go = 1;
+        race_ops(h, r.seed ^ 0x5bd1e995u);
+        pthread_join(t, NULL);
+        gl_stats st = stats_of(h);
+        CHECK(st.live_blocks == 0, "round %d: %" PRIu64 " blocks still live", round, st.live_blocks);
+        CHECK(st.lock_biased == 0, "round %d: still biased after a second thread's calls", round);
+        CHECK_HEAP(h);
+        revoked += biased;
+        gl_heap_destroy(h);
+    }
+    ok("%d rounds: a second thread revokes the bias while its owner runs %d calls (%d rounds began biased)",
+       RACE_ROUNDS, RACE_OPS, revoked);
+}
+
+/* A child of fork() starts unregistered for membarrier: revoking a bias its
+ * parent took must still fence (it registers again) and work. */
+static void revocation_after_fork(void)
+{
+    gl_options lo = { .flags = GL_HEAP_LOCKED };
+    gl_heap *h = gl_heap_create(&lo);
+    CHECK(h != NULL, "gl_heap_create(GL_HEAP_LOCKED)");
+    void *keep = gl_heap_malloc(h, 64);
+    fill(keep, 64, 99);
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, touch_once, h) != 0) _exit(3);
+        pthread_join(t, NULL);
+        gl_check_report r;
+        if (stats_of(h).lock_biased != 0) _exit(4);
+        if (gl_heap_check(h, &r) != 0) _exit(5);
+        if (verify(keep, 64, 99) != 64 || gl_heap_free(h, keep) != GL_OK) _exit(6);
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's revocation: status 0x%x", status);
+    CHECK(verify(keep, 64, 99) == 64 && gl_heap_free(h, keep) == GL_OK, "the parent's block");
+    CHECK_HEAP(h);
+    gl_heap_destroy(h);
+    ok("after fork(), a child's second thread revokes the parent's bias and the heap stays whole");
+}
+
 /* ---- 9. the default heap --------------------------------------------------- */
 static void default_heap(void)
 {
@@ -1075,7 +1217,15 @@ int main(int argc, char **argv)
     misuse(locked, h, "locked heap");
     begin("threads");
     threads(locked, 0, "locked heap");
+    CHECK(stats_of(gl_default_heap()).lock_biased == (uint64_t)membarrier_expedited(),
+          "the default heap is biased to its first caller, this thread, until now");
     threads(NULL, 1, "default heap");
+    CHECK(stats_of(gl_default_heap()).lock_biased == 0, "the default heap's bias is gone once other threads called");
+
+    begin("biased locked heaps");
+    bias_is_taken_and_revoked();
+    revocation_races_the_owner();
+    revocation_after_fork();
 
     begin("default heap");
     default_heap();

@@ -641,7 +641,8 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
                         s.get(JAVA_LONG, GlimmerNative.ST_OS_MAPS),
                         s.get(JAVA_LONG, GlimmerNative.ST_OS_UNMAPS),
                         s.get(JAVA_LONG, GlimmerNative.ST_OS_ADVISES),
-                        errors, classLive);
+                        errors, classLive,
+                        s.get(JAVA_LONG, GlimmerNative.ST_LOCK_BIASED) != 0);
             }
         } finally {
             exit(cell);

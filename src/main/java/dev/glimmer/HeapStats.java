@@ -24,6 +24,10 @@ import java.util.Arrays;
  *                      (index 0 unused); see {@link #errorCount(int)}
  * @param classLive     live blocks per small class: class c holds blocks of 16*c bytes,
  *                      header included, c = 2..63
+ * @param lockBiased    a {@link GlimmerHeap#ofShared() shared} heap (and the default heap) that
+ *                      is still biased to the thread that created it: that thread's calls take
+ *                      no atomic instruction until another thread calls; false for confined
+ *                      heaps and once a second thread has used the heap
  */
 public record HeapStats(
         long liveBytes,
@@ -41,7 +45,8 @@ public record HeapStats(
         long osUnmaps,
         long osAdvises,
         long[] errors,
-        long[] classLive) {
+        long[] classLive,
+        boolean lockBiased) {
 
     public HeapStats {
         errors = errors.clone();
@@ -87,7 +92,8 @@ public record HeapStats(
                 && cachedBlocks == s.cachedBlocks && cacheHits == s.cacheHits
                 && searchSteps == s.searchSteps && osMaps == s.osMaps
                 && osUnmaps == s.osUnmaps && osAdvises == s.osAdvises
-                && Arrays.equals(errors, s.errors) && Arrays.equals(classLive, s.classLive);
+                && Arrays.equals(errors, s.errors) && Arrays.equals(classLive, s.classLive)
+                && lockBiased == s.lockBiased;
     }
 
     @Override
@@ -105,6 +111,6 @@ public record HeapStats(
                 + ", cachedBlocks=" + cachedBlocks + ", cacheHits=" + cacheHits
                 + ", searchSteps=" + searchSteps + ", osMaps=" + osMaps
                 + ", osUnmaps=" + osUnmaps + ", osAdvises=" + osAdvises
-                + ", errors=" + Arrays.toString(errors) + "]";
+                + ", errors=" + Arrays.toString(errors) + ", lockBiased=" + lockBiased + "]";
     }
 }

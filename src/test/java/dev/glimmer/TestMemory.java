@@ -28,6 +28,7 @@ final class TestMemory {
     private static final MethodHandle MALLOC;
     private static final MethodHandle FREE;
     private static final MethodHandle MSYNC;
+    private static final MethodHandle SYSCALL3;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -37,6 +38,23 @@ final class TestMemory {
                 FunctionDescriptor.ofVoid(JAVA_LONG));
         MSYNC = linker.downcallHandle(linker.defaultLookup().find("msync").orElseThrow(),
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        SYSCALL3 = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+                Linker.Option.firstVariadicArg(1));
+    }
+
+    /**
+     * Whether this kernel fences every thread of a process on request (membarrier
+     * PRIVATE_EXPEDITED, Linux 4.14; not WSL1): shared heaps are biased to their creator only
+     * then. Asks membarrier(MEMBARRIER_CMD_QUERY) itself, not the library.
+     */
+    static boolean membarrierExpedited() {
+        try {
+            long commands = (long) SYSCALL3.invokeExact(324L /* SYS_membarrier */, 0L, 0L, 0L);
+            return commands > 0 && (commands & 8 /* PRIVATE_EXPEDITED */) != 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
     }
 
     /**

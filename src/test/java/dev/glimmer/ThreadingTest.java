@@ -247,6 +247,32 @@ class ThreadingTest {
         }
     }
 
+    /**
+     * A shared heap is biased to the thread that built it, where the kernel lets the library
+     * take the bias back (membarrier): that thread's calls take no atomic instruction. The
+     * first call from another thread ends the bias for good; every block survives it.
+     */
+    @Test
+    void aSharedHeapIsBiasedToItsCreatorUntilAnotherThreadCallsIt() throws Exception {
+        boolean biasable = TestMemory.membarrierExpedited();
+        try (GlimmerHeap heap = GlimmerHeap.ofShared()) {
+            long p = heap.malloc(48);
+            TestMemory.fill(p, 48, 11);
+            assertEquals(biasable, heap.stats().lockBiased(), "before another thread called");
+            assertNull(inAnotherThread(() -> heap.free(heap.malloc(100))));
+            assertFalse(heap.stats().lockBiased(), "after another thread called");
+            long q = heap.malloc(48);
+            assertFalse(heap.stats().lockBiased(), "the creator does not get the bias back");
+            assertEquals(-1, TestMemory.firstMismatch(p, 48, 11));
+            heap.free(p);
+            heap.free(q);
+            heap.check();
+        }
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            assertFalse(heap.stats().lockBiased(), "a confined heap takes no lock at all");
+        }
+    }
+
     @Test
     void aSharedHeapClosedByOneThreadRejectsTheOthers() throws Exception {
         GlimmerHeap heap = GlimmerHeap.ofShared();
