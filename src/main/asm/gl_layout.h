@@ -376,11 +376,11 @@ name:                           \
  * on a front.  Runs fn(inner, same arguments) -- or counting_fn when given
  * and the owned heap counts cache hits -- and returns rax/rdx, either
  *   - biased: the calling thread is LK_OWNER.  It raises LK_BUSY with a plain
- *     store and reads LK_OWNER again; no atomic instruction.  The store may
- *     pass the load (x86 orders stores after loads only with a fence), so
- *     a thread that takes the bias away (gl__lock) clears LK_OWNER, then has
- *     membarrier() run a full fence on every CPU of the process before it
- *     reads LK_BUSY: the owner either sees LK_OWNER cleared or is seen busy.
+ *     store and reads LK_OWNER again; no atomic instruction.  x86 may let
+ *     that load pass the store (the store buffer), so a thread that takes
+ *     the bias away (gl__lock) clears LK_OWNER, then has membarrier() run a
+ *     full fence on every CPU of the process before it reads LK_BUSY: the
+ *     owner either sees LK_OWNER cleared or is seen busy.
  *   - locked: any other thread, under the spinlock LK_LOCK (gl__lock, which
  *     revokes the bias first).
  * The two exits release what their path took and nothing else.

@@ -82,12 +82,13 @@ END(gl__lock)
  *   thread sees it (LOCKED_FORWARD).  The bias is not given back: a heap two
  *   threads have used stays locked.
  *   membarrier(PRIVATE_EXPEDITED) needs the process registered, which
- *   gl__bias_owner did -- but a child after fork() starts unregistered, so a
- *   refusal registers and tries again, then falls back to the slow global
- *   command.  If every command is refused (a seccomp filter installed after
- *   the heap was biased) two sched_yields stand in for the fence: the
- *   owner's store of LK_BUSY has left its store buffer long before, but that
- *   is not a guarantee -- design.md, Locked heaps.
+ *   gl__bias_owner did; should it be refused all the same (a child of fork()
+ *   on a kernel that does not pass the registration on, a seccomp filter
+ *   installed since), the process registers and tries again, then falls back
+ *   to the slow global command.  If every command is refused, two
+ *   sched_yields stand in for the fence: the owner's store of LK_BUSY has
+ *   left its store buffer long before, but that is not a guarantee --
+ *   design.md, Biased locking.
  *   Preserves every register but rax and flags.
  */
 HIDDEN_ENTRY(gl__revoke_bias)

@@ -23,7 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -881,6 +885,67 @@ static void revocation_after_fork(void)
     ok("after fork(), a child's second thread revokes the parent's bias and the heap stays whole");
 }
 
+/* A process may lose membarrier after a heap was biased (a seccomp filter
+ * installed later).  Revoking must then still end the bias and leave the heap
+ * whole, with whatever fence is left: the global command when only the
+ * expedited one is refused, two sched_yields when every command is.  Each
+ * case runs in a child, which installs the filter on itself. */
+static int refuse_membarrier(int only_expedited)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 2),        /* else allow */
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 8 /* MEMBARRIER_CMD_PRIVATE_EXPEDITED */, 1, only_expedited ? 0 : 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1 /* EPERM */),
+    };
+    struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static void revocation_without_membarrier(void)
+{
+    if (!membarrier_expedited()) {
+        ok("skipped: no membarrier here, so no heap is ever biased");
+        return;
+    }
+    for (int only_expedited = 1; only_expedited >= 0; only_expedited--) {
+        fflush(stdout);
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork");
+        if (pid == 0) {
+            gl_options lo = { .flags = GL_HEAP_LOCKED };
+            gl_heap *h = gl_heap_create(&lo);
+            if (!h || stats_of(h).lock_biased != 1) _exit(3);
+            void *keep = gl_heap_malloc(h, 64);
+            fill(keep, 64, 5);
+            if (refuse_membarrier(only_expedited) != 0) _exit(4);
+            if (syscall(SYS_membarrier, 8, 0, 0) != -1) _exit(5);          /* the filter works */
+            if ((syscall(SYS_membarrier, 1, 0, 0) == 0) != only_expedited) _exit(6);
+            pthread_t t;
+            if (pthread_create(&t, NULL, touch_once, h) != 0) _exit(7);
+            pthread_join(t, NULL);
+            gl_check_report r;
+            if (stats_of(h).lock_biased != 0) _exit(8);
+            if (gl_heap_check(h, &r) != 0) _exit(9);
+            if (verify(keep, 64, 5) != 64 || gl_heap_free(h, keep) != GL_OK) _exit(10);
+            _exit(0);
+        }
+        int status = 0;
+        CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
+            ok("skipped: this process may not install a seccomp filter (a container's own profile?)");
+            return;
+        }
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s refused: the child's revocation: status 0x%x",
+              only_expedited ? "expedited membarrier" : "every membarrier", status);
+    }
+    ok("with expedited membarrier refused (global fence) and with every membarrier refused (yields), "
+       "a second thread still revokes the bias and the heap stays whole");
+}
+
 /* ---- 9. the default heap --------------------------------------------------- */
 static void default_heap(void)
 {
@@ -1226,6 +1291,7 @@ int main(int argc, char **argv)
     bias_is_taken_and_revoked();
     revocation_races_the_owner();
     revocation_after_fork();
+    revocation_without_membarrier();
 
     begin("default heap");
     default_heap();
