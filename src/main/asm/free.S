@@ -27,6 +27,7 @@
  *   rdi = heap, rsi = pointer.  Returns eax = 0, or a negative GL_E_*.
  *   Fast path clobbers rax, rcx, rdx.
  */
+        .p2align 6                              /* a hot path: one cache line to itself */
 ENTRY(gl_heap_free)
         leaq    -8(%rsi), %rdx                  /* header address */
         rorq    $4, %rdx

@@ -35,6 +35,7 @@
  *   bytes, or NULL (gl_heap_last_error tells why).
  *   Fast path clobbers rax, rcx, rdx.
  */
+        .p2align 6                              /* a hot path: one cache line to itself */
 ENTRY(gl_heap_malloc)
         cmpq    $SMALL_MAX_REQUEST, %rsi
         ja      gl__malloc_slow
