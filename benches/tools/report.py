@@ -694,6 +694,26 @@ def time_profile(run):
     return L
 
 
+def java_limit(run):
+    """what bounds the glibc target through Java: the time it asks of a GlimmerHeap pair against the
+    floor (two downcalls that do no allocator work), both from this run; None without the numbers"""
+    js = run.jmh_scores() if run.jmh else {}
+    g, fl, gc = js.get(("pair", "glimmer")), js.get(("pair", "floor")), js.get(("pair", "glibc"))
+    if not (g and fl and gc):
+        return None
+    need = gc[0] / JAVA_GLIBC
+    text = (f"**What limits the Java targets.** {JAVA_GLIBC}x faster than glibc through the same binding asks "
+            f"for a GlimmerHeap pair of at most {need:.2f} ns ({gc[0]:.2f} / {JAVA_GLIBC}); two bare critical "
+            f"downcalls that do no allocator work take {fl[0]:.2f} ns in this run, and GlimmerHeap spends "
+            f"{g[0] - fl[0]:.2f} ns above them (its allocator and its operation gate). ")
+    if need < fl[0]:
+        text += ("The target lies below the floor: no allocator reached through two downcalls per pair can meet "
+                 "it on this machine; glibc's own work costs less than half a floor.")
+    else:
+        text += f"The target leaves {need - fl[0]:.2f} ns above the floor for the allocator and the gate."
+    return text
+
+
 # ---- the report ------------------------------------------------------------------------------
 
 def markdown(run, made, wsl):
@@ -738,6 +758,10 @@ def markdown(run, made, wsl):
         if batch:
             L.append("")
             L.extend(f"- {n}" for n in batch)
+    java = java_limit(run)
+    if java:
+        L.append("")
+        L.append(java)
     L.append("")
     L.append("## Native driver: steady state")
     L.append("")
