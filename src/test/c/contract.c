@@ -854,8 +854,25 @@ static void revocation_races_the_owner(void)
        RACE_ROUNDS, RACE_OPS, revoked);
 }
 
-/* A child of fork() starts unregistered for membarrier: revoking a bias its
- * parent took must still fence (it registers again) and work. */
+/* In a forked child: a second thread calls h, which must end the bias and
+ * leave the heap whole, with keep (64 bytes of pattern) intact and freeable.
+ * Returns the child's exit status: 0, or first_code + 0..3 naming the step
+ * that failed (thread, bias, check, block). */
+static int revoke_in_child(gl_heap *h, void *keep, int pattern, int first_code)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, touch_once, h) != 0) return first_code;
+    pthread_join(t, NULL);
+    gl_check_report r;
+    if (stats_of(h).lock_biased != 0) return first_code + 1;
+    if (gl_heap_check(h, &r) != 0) return first_code + 2;
+    if (verify(keep, 64, pattern) != 64 || gl_heap_free(h, keep) != GL_OK) return first_code + 3;
+    return 0;
+}
+
+/* A child of fork() revokes a bias its parent took.  The library does not
+ * count on the child inheriting the membarrier registration (this kernel,
+ * 6.18, keeps it; were it refused, the revoker registers again). */
 static void revocation_after_fork(void)
 {
     gl_options lo = { .flags = GL_HEAP_LOCKED };
@@ -867,14 +884,7 @@ static void revocation_after_fork(void)
     pid_t pid = fork();
     CHECK(pid >= 0, "fork");
     if (pid == 0) {
-        pthread_t t;
-        if (pthread_create(&t, NULL, touch_once, h) != 0) _exit(3);
-        pthread_join(t, NULL);
-        gl_check_report r;
-        if (stats_of(h).lock_biased != 0) _exit(4);
-        if (gl_heap_check(h, &r) != 0) _exit(5);
-        if (verify(keep, 64, 99) != 64 || gl_heap_free(h, keep) != GL_OK) _exit(6);
-        _exit(0);
+        _exit(revoke_in_child(h, keep, 99, 3));
     }
     int status = 0;
     CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
@@ -924,14 +934,7 @@ static void revocation_without_membarrier(void)
             if (refuse_membarrier(only_expedited) != 0) _exit(4);
             if (syscall(SYS_membarrier, 8, 0, 0) != -1) _exit(5);          /* the filter works */
             if ((syscall(SYS_membarrier, 1, 0, 0) == 0) != only_expedited) _exit(6);
-            pthread_t t;
-            if (pthread_create(&t, NULL, touch_once, h) != 0) _exit(7);
-            pthread_join(t, NULL);
-            gl_check_report r;
-            if (stats_of(h).lock_biased != 0) _exit(8);
-            if (gl_heap_check(h, &r) != 0) _exit(9);
-            if (verify(keep, 64, 5) != 64 || gl_heap_free(h, keep) != GL_OK) _exit(10);
-            _exit(0);
+            _exit(revoke_in_child(h, keep, 5, 7));
         }
         int status = 0;
         CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
