@@ -1,11 +1,26 @@
 /*
- * cache.S - the recently-freed cache: deferred coalescing per small class.
+ * cache.S - the recently-freed cache: deferred coalescing per size class.
  *
  * A freed small block (classes 2..63, blocks of 32..1008 bytes) is not
  * merged with its neighbours at once: its header is marked CACHED and its
  * user pointer pushed on its class's stack; the next malloc of that class
  * pops it (gl_heap_malloc and gl_heap_free do the push and pop inline, see
  * malloc.S and free.S).  The coalescer sees a cached block as in use.
+ *
+ * A medium block (1 KiB <= size < 128 KiB) that realloc moves away from is
+ * cached the same way, in one stack per range bin (cache classes 64..91):
+ * a runtime growing many buffers by doubling frees each size on its way up
+ * and the next buffer asks for it again.  A medium block given to free
+ * still coalesces at once (cached too, batches of random 1..64 KiB sizes
+ * ran 10-40 % slower in quick driver runs: cached blocks kept the freed
+ * memory from merging back into the top).  The cached medium bytes (H_MEDIUM_CACHED) stay
+ * within MEDIUM_CACHE_BYTES; a push past it first flushes every medium
+ * stack, so a size nobody asks for again waits only until the budget turns
+ * over.  A bin holds sizes up to 25 % apart, so any medium request (from
+ * malloc, calloc, realloc or aligned_alloc) takes the top of its bin's
+ * stack only when it is a near fit (at most MEDIUM_FIT_SLACK bytes larger
+ * than needed; the whole block, no split) with its tag intact; otherwise
+ * the core serves it from the bins.
  *
  * Each class's stack is an array of pointers in a mapping of its own
  * (H_CBASE .. H_CLIM), never inside the freed blocks: a write after free can
@@ -61,6 +76,88 @@ HIDDEN_ENTRY(gl__cache_push)
         movl    $1, %eax
         ret
 END(gl__cache_push)
+
+/*
+ * gl__medium_push(heap, p, size) -> eax = 0 (cached) or 1 (not cached)
+ *   rdi = owned heap, rsi = user pointer of a valid in-use block of `size`
+ *   bytes, size > SMALL_MAX_BLOCK, that realloc has just copied elsewhere.
+ *   Caches p when caching is on and the block is medium, first flushing every medium stack if p would take the
+ *   cached medium bytes past the budget; otherwise returns 1 with p
+ *   untouched and the caller coalesces it.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__medium_push)
+        cmpq    $MEDIUM_MAX_BLOCK, %rdx
+        ja      .Lmpush_no
+        cmpl    $0, H_LIMIT(%rdi)
+        je      .Lmpush_no
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    %rdi, %rbx
+        movq    %rsi, %r13
+        movq    %rdx, %r12
+        movq    H_MEDIUM_CACHED(%rdi), %rax
+        addq    %rdx, %rax
+        cmpq    $MEDIUM_CACHE_BYTES, %rax
+        jbe     1f
+        /* over budget: what sits in the medium stacks has waited longest
+         * for a request of its size; it goes to the coalescer, this block
+         * takes its place */
+        call    gl__flush_medium
+        movq    %rbx, %rdi
+        movq    %r13, %rsi
+        movq    %r12, %rdx
+1:      RANGE_BIN_INDEX %rdx, %rdx
+        call    gl__cache_push                  /* may flush the bin's stack first */
+        testl   %eax, %eax
+        jnz     1f
+        addq    %r12, H_MEDIUM_CACHED(%rbx)
+1:      CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+.Lmpush_no:
+        movl    $1, %eax
+        ret
+END(gl__medium_push)
+
+/*
+ * gl__medium_pop(heap, n) -> rax = user pointer of a cached block of at
+ * least R = n + 8 rounded up to 16 bytes, or 0
+ *   rdi = owned heap, rsi = n, SMALL_MAX_REQUEST < n <= MEDIUM_MAX_REQUEST.
+ *   Takes the top of R's bin's stack when it is a near fit (R .. R +
+ *   MEDIUM_FIT_SLACK bytes) and its header intact (a damaged one stays for the next flush to report).  The block
+ *   was counted live when it was cached, so nothing is accounted here.
+ *   Leaf.  Keeps rdi and rsi; clobbers rax, rcx, rdx, r8, r9.
+ */
+HIDDEN_ENTRY(gl__medium_pop)
+        leaq    23(%rsi), %r9
+        andq    $-16, %r9                       /* R */
+        RANGE_BIN_INDEX %r9, %rdx
+        movq    H_CTOP(%rdi,%rdx,8), %r8
+        cmpq    H_CBASE(%rdi,%rdx,8), %r8
+        je      .Lmpop_none
+        movq    -8(%r8), %rax                   /* the most recently freed */
+        HSIZE   -8(%rax), %rcx
+        subq    %r9, %rcx
+        cmpq    $MEDIUM_FIT_SLACK, %rcx
+        ja      .Lmpop_none                     /* too small, or larger than a near fit */
+        leaq    -8(%rax), %r9
+        TAG_OK  %rdi, %r9, -8(%rax), %r9, %rcx
+        jnz     .Lmpop_none
+        HSIZE   -8(%rax), %rcx
+        subq    $8, %r8
+        movq    %r8, H_CTOP(%rdi,%rdx,8)
+        btrq    $HDR_CACHED_BIT, -8(%rax)
+        subq    %rcx, H_MEDIUM_CACHED(%rdi)
+        testl   $HF_COUNT_HITS, H_FLAGS(%rdi)
+        jz      1f
+        incq    H_HITS(%rdi)
+1:      ret
+.Lmpop_none:
+        xorl    %eax, %eax
+        ret
+END(gl__medium_pop)
 
 /*
  * gl__cache_make_room(heap, class) -> eax = 0 (the stack has a free slot)
@@ -166,7 +263,11 @@ HIDDEN_ENTRY(gl__flush_class)
         movl    $GL_E_CORRUPT, %eax
         jnz     .Lflush_failed
         btrq    $HDR_CACHED_BIT, (%rsi)
-        movq    %rbx, %rdi
+        cmpq    $RANGE_BIN0, %r12
+        jb      1f
+        HSIZE   (%rsi), %rax                    /* a medium block leaves the budget */
+        subq    %rax, H_MEDIUM_CACHED(%rbx)
+1:      movq    %rbx, %rdi
         call    gl__free_block
         testl   %eax, %eax
         jz      .Lflush_step
@@ -191,8 +292,8 @@ END(gl__flush_class)
 
 /*
  * gl__flush_all(heap) -> blocks flushed
- *   Empties every stack (before the heap grows, on trim and check).  After
- *   it, no two free blocks of the heap are adjacent.
+ *   Empties every stack, small and medium (before the heap grows, on trim
+ *   and check).  After it, no two free blocks of the heap are adjacent.
  *   rdi = owned heap.  Clobbers caller-saved registers.
  */
 HIDDEN_ENTRY(gl__flush_all)
@@ -212,14 +313,48 @@ HIDDEN_ENTRY(gl__flush_all)
         addq    %rax, %r13
 .Lflush_all_step:
         incl    %r12d
-        cmpl    $SMALL_MAX_CLASS, %r12d
-        jbe     .Lflush_all_class
+        cmpl    $CACHE_CLASSES_N, %r12d
+        jb      .Lflush_all_class
+        /* every stack is empty: a medium block whose damaged header kept
+         * it from the coalescer is no longer in the cache either */
+        movq    $0, H_MEDIUM_CACHED(%rbx)
         movq    %r13, %rax
         CFI_POP %r13
         CFI_POP %r12
         CFI_POP %rbx
         ret
 END(gl__flush_all)
+
+/*
+ * gl__flush_medium(heap)
+ *   Empties the medium stacks into the coalescer; H_MEDIUM_CACHED is 0
+ *   after it.  rdi = owned heap.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__flush_medium)
+        CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
+        movq    %rdi, %rbx
+        movl    $RANGE_BIN0, %r12d
+.Lflush_medium_class:
+        movq    H_CTOP(%rbx,%r12,8), %rax
+        cmpq    H_CBASE(%rbx,%r12,8), %rax
+        je      .Lflush_medium_step
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__flush_class
+.Lflush_medium_step:
+        incl    %r12d
+        cmpl    $CACHE_CLASSES_N, %r12d
+        jb      .Lflush_medium_class
+        movq    $0, H_MEDIUM_CACHED(%rbx)       /* damaged blocks left out too */
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
+        CFI_POP %rbx
+        ret
+END(gl__flush_medium)
 
 /*
  * gl__cache_release(heap) -> bytes unmapped
@@ -252,8 +387,9 @@ HIDDEN_ENTRY(gl__cache_release)
         movq    %rax, H_CLIM(%rbx,%r12,8)
 .Lrelease_step:
         incl    %r12d
-        cmpl    $GL_SMALL_CLASSES_N, %r12d
+        cmpl    $CACHE_CLASSES_N, %r12d
         jb      .Lrelease_class
+        movq    $0, H_MEDIUM_CACHED(%rbx)
         movq    %r13, %rax
         CFI_POP %r13
         CFI_POP %r12

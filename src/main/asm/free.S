@@ -15,8 +15,10 @@
  * without reading foreign memory, and the bitmap of block starts whether
  * there is a header to read at all; misuse is reported, never followed.
  * A valid small block goes to the cache (cache.S grows or flushes a full
- * stack); any other block, or any block with caching off, to the coalescer, which merges it with free neighbours found through the
+ * stack); any other block, or any block with caching off, to the
+ * coalescer, which merges it with free neighbours found through the
  * boundary tags (PREV_FREE + footer behind, header ahead), or into the top.
+ * (A medium block that realloc moves away from is cached by realloc.S.)
  */
 #include "gl_layout.h"
 

@@ -72,6 +72,14 @@
 #define CACHE_MAX           65536            /* recently-freed blocks per class, at most */
 #define CACHE_DEFAULT       32768
 #define CACHE_FIRST_BYTES   4096             /* a class's first slot array: one page */
+/* medium blocks (range bins 64..91: 1 KiB <= size < 128 KiB) that realloc
+ * moves away from are cached too, in stacks indexed by their bin, while the
+ * cached medium bytes stay within a budget (cache.S) */
+#define CACHE_CLASSES_N     92               /* cache classes: small 2..63, medium 64..91 */
+#define MEDIUM_MAX_BLOCK    131056           /* the largest block of bin 91 */
+#define MEDIUM_MAX_REQUEST  (MEDIUM_MAX_BLOCK - 8)
+#define MEDIUM_CACHE_BYTES  (1 << 18)        /* cached medium blocks, bytes, at most */
+#define MEDIUM_FIT_SLACK    64               /* a cached medium block serves requests up to this much smaller */
 #define DEPTH_DEFAULT       16
 
 /* bins: 0..63 exact small classes (index = class), 64..127 range bins */
@@ -153,34 +161,36 @@
 #define H_HITS              144              /* cache hits (HF_COUNT_HITS) */
 #define H_INNER             152              /* locked heap: its owned heap */
 #define H_SEGTAB            160              /* u64[256] direct-mapped segment registry */
-/* the recently-freed cache: per class a stack of user pointers in a slot
- * array of its own mapping; TOP == BASE: empty, TOP == LIM: full (both 0
- * until the class first caches a block) */
-#define H_CTOP              2208             /* u64[64]: next free slot */
-#define H_CBASE             2720             /* u64[64]: first slot */
-#define H_CLIM              3232             /* u64[64]: end of the slot array */
-#define H_CLASS_OF          3744             /* u8[1008]: class of an n-byte request, n <= SMALL_MAX_REQUEST */
+/* the recently-freed cache: per cache class a stack of user pointers in a
+ * slot array of its own mapping; TOP == BASE: empty, TOP == LIM: full (all
+ * 0 until the class first caches a block).  Cache classes 2..63 are the
+ * small classes, 64..CACHE_CLASSES_N-1 the range bins of medium blocks. */
+#define H_CTOP              2208             /* u64[CACHE_CLASSES_N]: next free slot */
+#define H_CBASE             2944             /* u64[CACHE_CLASSES_N]: first slot */
+#define H_CLIM              3680             /* u64[CACHE_CLASSES_N]: end of the slot array */
+#define H_CLASS_OF          4416             /* u8[1008]: class of an n-byte request, n <= SMALL_MAX_REQUEST */
 /* the coalescer */
-#define H_BINS              4752             /* {next,prev}[128]: bin sentinels */
-#define H_SEGSET            6800             /* SET_SIZE: all segments, by number */
-#define H_LARGESET          6832             /* SET_SIZE: all large blocks, by user pointer */
+#define H_BINS              5424             /* {next,prev}[128]: bin sentinels */
+#define H_SEGSET            7472             /* SET_SIZE: all segments, by number */
+#define H_LARGESET          7504             /* SET_SIZE: all large blocks, by user pointer */
 /* statistics */
-#define H_FOOTPRINT         6864
-#define H_PEAK_FOOTPRINT    6872
-#define H_NSEG              6880
-#define H_NLARGE            6888
-#define H_FREE_BYTES        6896             /* bytes of free blocks in segments, top included */
-#define H_SEARCH_STEPS      6904
-#define H_OS_MAPS           6912
-#define H_OS_UNMAPS         6920
-#define H_OS_ADVISES        6928
-#define H_ERRORS            6936             /* u64[8]: errors[k] counts status -k */
-#define H_CLASS_LIVE        7000             /* u64[64]: in-use blocks per class, cached included */
-#define H_LARGE_GONE        7512             /* u64[16]: ring of recently unmapped large blocks */
-#define H_LARGE_GONE_POS    7640             /* next ring slot */
+#define H_FOOTPRINT         7536
+#define H_PEAK_FOOTPRINT    7544
+#define H_NSEG              7552
+#define H_NLARGE            7560
+#define H_FREE_BYTES        7568             /* bytes of free blocks in segments, top included */
+#define H_SEARCH_STEPS      7576
+#define H_OS_MAPS           7584
+#define H_OS_UNMAPS         7592
+#define H_OS_ADVISES        7600
+#define H_ERRORS            7608             /* u64[8]: errors[k] counts status -k */
+#define H_CLASS_LIVE        7672             /* u64[64]: in-use blocks per class, cached included */
+#define H_LARGE_GONE        8184             /* u64[16]: ring of recently unmapped large blocks */
+#define H_LARGE_GONE_POS    8312             /* next ring slot */
 #define LARGE_GONE_SLOTS    16
-#define H_STRUCT_END        7648
-#define HEAP_MAP_SIZE       8192             /* the heap struct's own mapping */
+#define H_MEDIUM_CACHED     8320             /* bytes of the medium blocks in the cache (whole blocks) */
+#define H_STRUCT_END        8328
+#define HEAP_MAP_SIZE       12288            /* the heap struct's own mapping */
 #define LOCKED_MAP_SIZE     8192             /* a locked heap's front struct (its fast-path fields end at H_BINS) */
 
 /* the front of a locked heap: a small struct whose fast-path fields stay
@@ -414,6 +424,17 @@ name:                           \
         ret
 .endm
 
+/* out = range bin of block size `size` > SMALL_MAX_BLOCK (also the cache
+ * class of a medium block).  Clobbers rcx. */
+.macro RANGE_BIN_INDEX size, out
+        bsrq    \size, %rcx
+        subl    $RANGE_SL_SHIFT, %ecx
+        movq    \size, \out
+        shrq    %cl, \out
+        andq    $3, \out
+        leaq    RANGE_BIN0 - 4 * (RANGE_FL_MIN - RANGE_SL_SHIFT)(\out,%rcx,4), \out
+.endm
+
 /* out = bin of block size `size` (gl__bin_index, inline).  Clobbers rcx. */
 .macro BIN_INDEX size, out
         cmpq    $SMALL_MAX_BLOCK, \size
@@ -422,12 +443,7 @@ name:                           \
         shrq    $4, \out
         jmp     .Lbi_done\@
 .Lbi_range\@:
-        bsrq    \size, %rcx
-        subl    $RANGE_SL_SHIFT, %ecx
-        movq    \size, \out
-        shrq    %cl, \out
-        andq    $3, \out
-        leaq    RANGE_BIN0 - 4 * (RANGE_FL_MIN - RANGE_SL_SHIFT)(\out,%rcx,4), \out
+        RANGE_BIN_INDEX \size, \out
 .Lbi_done\@:
 .endm
 

@@ -23,6 +23,14 @@
  */
 #include "gl_layout.h"
 
+/* the struct's arrays must not overlap and the struct must fit its mapping */
+.if H_CBASE != H_CTOP + 8 * CACHE_CLASSES_N || H_CLIM != H_CBASE + 8 * CACHE_CLASSES_N || H_CLASS_OF != H_CLIM + 8 * CACHE_CLASSES_N
+        .error "gl_layout.h: the cache stacks overlap"
+.endif
+.if H_STRUCT_END > HEAP_MAP_SIZE || LK_BUSY + 4 > LOCKED_MAP_SIZE
+        .error "gl_layout.h: a heap struct outgrew its mapping"
+.endif
+
         .text
 
 /*

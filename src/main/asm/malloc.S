@@ -124,9 +124,20 @@ END(gl__malloc_locked)
 /*
  * gl__malloc_core(heap, size) -> rax = block or 0, rdx = 1 if known zeroed
  *   rdi = owned heap, rsi = size.  Records GL_E_SIZE / GL_E_NOMEM on failure.
+ *   A medium request is served from the cache when its bin's last freed
+ *   block is large enough (cache.S), before anything is saved.
  *   Standard calling convention.
  */
 HIDDEN_ENTRY(gl__malloc_core)
+        leaq    -(SMALL_MAX_REQUEST + 1)(%rsi), %rax
+        cmpq    $MEDIUM_MAX_REQUEST - SMALL_MAX_REQUEST - 1, %rax
+        ja      .Lcore_enter                    /* not medium */
+        call    gl__medium_pop                  /* leaf: keeps rdi, rsi */
+        testq   %rax, %rax
+        jz      .Lcore_enter
+        xorl    %edx, %edx                      /* used memory: not zeroed */
+        ret
+.Lcore_enter:
         SAVE_ALL
         movq    %rdi, %rbx
         movabsq $MAX_REQUEST, %rax

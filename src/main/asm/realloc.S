@@ -278,13 +278,19 @@ HIDDEN_ENTRY(gl__realloc_owned)
         rep movsb
         /* free the old block: gl__classify vouched for it above, and nothing
          * since can have made it anything but an in-use block, so only a
-         * small one goes through gl_heap_free (whose fast path caches it) */
+         * small one goes through gl_heap_free (whose fast path caches it);
+         * a medium one is cached or coalesced here */
         movq    %rbx, %rdi
         movq    %r12, %rsi
         testq   %r14, %r14
         jz      .Lre_free_large
         cmpq    $SMALL_MAX_BLOCK, %r15
         jbe     .Lre_free_small
+        movq    %r15, %rdx
+        call    gl__medium_push                 /* cached, if medium and within budget */
+        testl   %eax, %eax
+        jz      .Lre_moved
+        movq    %rbx, %rdi
         movq    %r14, %rsi
         call    gl__free_block
         testl   %eax, %eax

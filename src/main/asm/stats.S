@@ -68,6 +68,17 @@ HIDDEN_ENTRY(gl__stats_owned)
         incl    %ecx
         cmpl    $GL_SMALL_CLASSES_N, %ecx
         jb      1b
+        /* medium stacks: their blocks' sizes are summed in H_MEDIUM_CACHED */
+        addq    H_MEDIUM_CACHED(%rdi), %r9
+2:      movq    H_CTOP(%rdi,%rcx,8), %rdx
+        subq    H_CBASE(%rdi,%rcx,8), %rdx
+        shrq    $3, %rdx
+        addq    %rdx, %r8
+        shlq    $3, %rdx                        /* their headers are not usable */
+        subq    %rdx, %r9
+        incl    %ecx
+        cmpl    $CACHE_CLASSES_N, %ecx
+        jb      2b
         movq    H_LIVE_BYTES(%rdi), %rax
         subq    %r9, %rax
         movq    %rax, ST_LIVE_BYTES(%rsi)

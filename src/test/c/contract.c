@@ -516,6 +516,125 @@ static void realloc_frees_what_it_moves(void)
     gl_heap_destroy(h);
 }
 
+/* A medium block (1 KiB .. 128 KiB) that realloc moves away from waits in
+ * the cache for the next request of its size; free still coalesces. */
+static void realloc_caches_medium_blocks(void)
+{
+    gl_heap *h = gl_heap_create(NULL);
+    gl_options nocache = { .disable_cache = 1 };
+    gl_heap *nc = gl_heap_create(&nocache);
+    CHECK(h != NULL && nc != NULL, "gl_heap_create");
+    if (h == NULL || nc == NULL)
+        return;
+
+    /* moved by realloc: cached, neither live nor free */
+    unsigned char *p = gl_heap_malloc(h, 3000);
+    void *wall = gl_heap_malloc(h, 64);                  /* keeps p from growing in place */
+    CHECK(p != NULL && wall != NULL, "malloc(3000) and its neighbour");
+    fill(p, 3000, 41);
+    gl_stats before = stats_of(h);
+    unsigned char *q = gl_heap_realloc(h, p, 6000);
+    CHECK(q != NULL && q != p, "realloc(3000 -> 6000) moved the block");
+    CHECK(verify(q, 3000, 41) == 3000, "realloc(3000 -> 6000) moved the bytes");
+    gl_stats after = stats_of(h);
+    CHECK(after.cached_blocks == before.cached_blocks + 1, "the moved-from block is cached (%llu -> %llu)",
+          (unsigned long long)before.cached_blocks, (unsigned long long)after.cached_blocks);
+    CHECK(after.live_blocks == before.live_blocks, "live blocks %llu -> %llu",
+          (unsigned long long)before.live_blocks, (unsigned long long)after.live_blocks);
+    CHECK(after.live_bytes == before.live_bytes - 3000 + gl_heap_usable_size(h, q),   /* 3008-byte block */
+          "live bytes %llu -> %llu count the new block, not the cached one",
+          (unsigned long long)before.live_bytes, (unsigned long long)after.live_bytes);
+    CHECK(after.free_bytes == before.free_bytes - 6016, "free bytes %llu -> %llu: the cached block is not free",
+          (unsigned long long)before.free_bytes, (unsigned long long)after.free_bytes);
+    CHECK(gl_heap_usable_size(h, p) == 0, "a cached block has no usable size");
+    CHECK(gl_heap_free(h, p) == GL_E_DOUBLE_FREE, "free of the cached block is a double free");
+    CHECK(gl_heap_realloc(h, p, 100) == NULL && gl_heap_last_error(h) == GL_E_DOUBLE_FREE,
+          "realloc of the cached block is refused as a double free");
+
+    /* reused only by a request it fits closely */
+    void *other = gl_heap_malloc(h, 2600);               /* the same bin, 400 bytes smaller */
+    CHECK(other != NULL && other != p, "malloc(2600) does not take the 3008-byte cached block");
+    void *again = gl_heap_malloc(h, 3000);
+    CHECK(again == p, "malloc(3000) takes the cached block back (%p, expected %p)", again, (void *)p);
+    CHECK(gl_heap_usable_size(h, again) >= 3000, "usable size of the reused block");
+    fill(again, 3000, 42);
+    CHECK(stats_of(h).cached_blocks == before.cached_blocks, "the cache gave its block back");
+    gl_heap_free(h, again);
+    gl_heap_free(h, other);
+
+    /* freed, not moved: coalesced at once, as before */
+    void *f = gl_heap_malloc(h, 3000);
+    void *wall2 = gl_heap_malloc(h, 64);
+    gl_stats b2 = stats_of(h);
+    CHECK(gl_heap_free(h, f) == GL_OK, "free(3000)");
+    CHECK(stats_of(h).cached_blocks == b2.cached_blocks, "a medium block given to free is not cached");
+    gl_heap_free(h, wall2);
+    CHECK_HEAP(h);
+
+    /* the budget: 256 KiB of moved-from blocks, then the medium stacks turn
+     * over.  Sizes 128 bytes apart: no block is a near fit for the next. */
+    enum { MOVES = 20 };
+    void *grown[MOVES], *walls[MOVES];
+    uint64_t most = 0, cached_bytes = 0, most_bytes = 0;
+    int turned_over = 0;
+    for (int k = 0; k < MOVES; k++) {
+        size_t n = 30000 + 128 * (size_t)k;
+        void *b = gl_heap_malloc(h, n);
+        void *w = walls[k] = gl_heap_malloc(h, 64);
+        CHECK(b != NULL && w != NULL, "malloc(%zu)", n);
+        uint64_t was = stats_of(h).cached_blocks;
+        grown[k] = gl_heap_realloc(h, b, 80000);
+        CHECK(grown[k] != NULL && grown[k] != b, "realloc(%zu -> 80000) moved", n);
+        uint64_t now = stats_of(h).cached_blocks;
+        if (now < was) {
+            turned_over = 1;
+            cached_bytes = 0;
+        }
+        cached_bytes += (n + 8 + 15) / 16 * 16;
+        if (now > most)
+            most = now;
+        if (cached_bytes > most_bytes)
+            most_bytes = cached_bytes;
+    }
+    CHECK(most_bytes <= (1u << 18) && most >= 5, "at most 256 KiB of medium blocks cached (%llu blocks, %llu bytes)",
+          (unsigned long long)most, (unsigned long long)most_bytes);
+    CHECK(turned_over, "a push past the budget flushed the medium stacks");
+    CHECK_HEAP(h);
+    for (int k = 0; k < MOVES; k++)
+        CHECK(gl_heap_free(h, grown[k]) == GL_OK && gl_heap_free(h, walls[k]) == GL_OK, "free %d", k);
+    CHECK_HEAP(h);
+
+    /* no cache, no caching */
+    unsigned char *n1 = gl_heap_malloc(nc, 3000);
+    void *nw = gl_heap_malloc(nc, 64);
+    unsigned char *n2 = gl_heap_realloc(nc, n1, 6000);
+    CHECK(n2 != NULL && n2 != n1 && stats_of(nc).cached_blocks == 0, "a heap without cache caches nothing");
+    gl_heap_free(nc, n2);
+    gl_heap_free(nc, nw);
+    CHECK_HEAP(nc);
+
+    /* a cached block whose header is overwritten is not handed out again;
+     * the flush reports it and leaves it alone */
+    unsigned char *d = gl_heap_malloc(h, 3000);
+    void *dw = gl_heap_malloc(h, 64);
+    unsigned char *dq = gl_heap_realloc(h, d, 6000);
+    CHECK(dq != NULL && dq != d, "realloc moved the block to damage");
+    d[-8] ^= 0x5a;                                       /* the tag: a write after free */
+    void *taken = gl_heap_malloc(h, 3000);
+    CHECK(taken != NULL && taken != d, "malloc does not take a cached block whose header is damaged");
+    uint64_t corrupt_before = stats_of(h).errors[-GL_E_CORRUPT];
+    gl_check_report r;
+    memset(&r, 0, sizeof r);
+    CHECK(gl_heap_check(h, &r) != 0, "check reports the damaged cached block");
+    CHECK(stats_of(h).errors[-GL_E_CORRUPT] > corrupt_before, "the flush recorded the damage");
+    gl_heap_destroy(h);
+    gl_heap_destroy(nc);
+    (void)dw;
+    (void)taken;
+    ok("a medium block realloc moves away from is cached (near fit only, 256 KiB at most, "
+       "damage refused); free still coalesces medium blocks");
+}
+
 static void api_semantics(gl_heap *h)
 {
     /* calloc on dirty, reused memory */
@@ -1212,6 +1331,7 @@ int main(int argc, char **argv)
     api_semantics(h);
     api_semantics(nc);
     realloc_frees_what_it_moves();
+    realloc_caches_medium_blocks();
 
     begin("walk/reset/trim");
     walk_reset_trim(h);

@@ -3,6 +3,7 @@ package dev.glimmer;
 import static dev.glimmer.TestMemory.MiB;
 import static dev.glimmer.TestMemory.SEGMENT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -10,9 +11,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The recently-freed cache defers coalescing: freed small blocks wait on their class's stack
- * (a slot array outside the blocks) until a malloc of the class takes them back, the stack
- * reaches its limit, or the heap is about to grow.
+ * The recently-freed cache defers coalescing: freed small blocks, and medium blocks that
+ * realloc moved away from, wait on their class's stack (a slot array outside the blocks) until
+ * a malloc of the class takes them back, the stack reaches its limit, or the heap is about to
+ * grow.
  */
 class RecentlyFreedCacheTest {
 
@@ -84,6 +86,71 @@ class RecentlyFreedCacheTest {
             assertEquals(1, s.segments(), "no segment was added while the cache held enough memory: " + s);
             assertEquals(0, s.cachedBlocks(), "the cache was flushed before the heap would have grown: " + s);
             heap.check();
+        }
+    }
+
+    @Test
+    void aMediumBlockThatReallocMovesAwayFromWaitsInTheCacheForItsSize() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long p = heap.malloc(3000);
+            long wall = heap.malloc(64);     // p cannot grow in place
+            long q = heap.realloc(p, 6000);
+            assertTrue(q != p, "realloc moved the block");
+            assertEquals(1, heap.stats().cachedBlocks(), "the 3 KiB block it left is cached");
+            assertThrows(DoubleFreeException.class, () -> heap.free(p), "a cached block is not live");
+            assertTrue(heap.malloc(2600) != p, "a request 400 bytes smaller does not take it");
+            assertEquals(p, heap.malloc(3000), "the next request of its size does");
+            assertEquals(0, heap.stats().cachedBlocks());
+            heap.free(wall);
+            heap.check();
+        }
+    }
+
+    @Test
+    void aMediumBlockGivenToFreeIsCoalescedAtOnce() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long p = heap.malloc(3000);
+            long wall = heap.malloc(64);     // p cannot merge into the top
+            long freeBefore = heap.stats().freeBytes();
+            heap.free(p);
+            HeapStats s = heap.stats();
+            assertEquals(0, s.cachedBlocks(), "free does not cache medium blocks: " + s);
+            assertEquals(freeBefore + 3008, s.freeBytes(), "its 3008 bytes are free memory: " + s);
+            heap.free(wall);
+            heap.check();
+        }
+    }
+
+    @Test
+    void buffersGrownByDoublingKeepTheirBytesWhileTheirOldBlocksAreRecycled() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            int buffers = 64;
+            long[] p = new long[buffers];
+            long[] size = new long[buffers];
+            for (int i = 0; i < buffers; i++) {
+                size[i] = 16;
+                p[i] = heap.realloc(0, 16);
+                TestMemory.fill(p[i], 16, i);
+            }
+            // round-robin doubling up to 64 KiB: every size on the way is freed by one
+            // buffer's realloc and asked for by the next buffer's
+            for (int step = 0; step < 12; step++) {
+                for (int i = 0; i < buffers; i++) {
+                    long grown = heap.realloc(p[i], size[i] * 2);
+                    assertEquals(-1, TestMemory.firstMismatch(grown, size[i], i),
+                            "buffer " + i + " grown to " + size[i] * 2 + " kept its bytes");
+                    size[i] *= 2;
+                    TestMemory.fill(grown, size[i], i);
+                    p[i] = grown;
+                }
+                heap.check();
+            }
+            for (int i = 0; i < buffers; i++) {
+                assertEquals(-1, TestMemory.firstMismatch(p[i], size[i], i), "buffer " + i);
+                heap.free(p[i]);
+            }
+            heap.check();
+            assertEquals(0, heap.stats().liveBlocks());
         }
     }
 
