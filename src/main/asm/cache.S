@@ -12,8 +12,8 @@
  * a runtime growing many buffers by doubling frees each size on its way up
  * and the next buffer asks for it again.  A medium block given to free
  * still coalesces at once (cached too, batches of random 1..64 KiB sizes
- * ran 10-40 % slower in quick driver runs: cached blocks kept the freed
- * memory from merging back into the top).  The cached medium bytes (H_MEDIUM_CACHED) stay
+ * ran 7-41 % slower in quick driver runs: cached blocks kept the freed
+ * memory from merging back into the top; design.md).  The cached medium bytes (H_MEDIUM_CACHED) stay
  * within MEDIUM_CACHE_BYTES; a push past it first flushes every medium
  * stack, so a size nobody asks for again waits only until the budget turns
  * over.  A bin holds sizes up to 25 % apart, so any medium request (from

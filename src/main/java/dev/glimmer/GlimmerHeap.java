@@ -170,8 +170,9 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
          * Recently-freed blocks kept per small class, 0..65536 (default 32768). Freed small
          * blocks wait there, uncoalesced, for the next allocation of their class; a class
          * whose stack reaches the limit is flushed into the coalescer, and every stack is
-         * flushed before the heap maps more memory. 0 keeps none, which is the same as
-         * {@link #disableCache()}.
+         * flushed before the heap maps more memory. Medium blocks (1..128 KiB) that
+         * {@code realloc} moves away from are kept the same way, per size range, up to
+         * 256 KiB of them. 0 keeps none, which is the same as {@link #disableCache()}.
          */
         public Builder cacheLimit(int limit) {
             if (limit < 0 || limit > GlimmerNative.GL_CACHE_MAX) {
