@@ -297,64 +297,55 @@ END(gl__flush_class)
  *   rdi = owned heap.  Clobbers caller-saved registers.
  */
 HIDDEN_ENTRY(gl__flush_all)
+        movl    $SMALL_MIN_CLASS, %esi
+        jmp     gl__flush_from
+END(gl__flush_all)
+
+/*
+ * gl__flush_medium(heap) -> blocks flushed
+ *   Empties the medium stacks (a push past the medium budget).
+ *   rdi = owned heap.  Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__flush_medium)
+        movl    $RANGE_BIN0, %esi
+        jmp     gl__flush_from
+END(gl__flush_medium)
+
+/*
+ * gl__flush_from(heap, first) -> blocks flushed
+ *   Empties the stacks of cache classes first .. CACHE_CLASSES_N - 1 into
+ *   the coalescer, which takes in every medium stack: H_MEDIUM_CACHED is 0
+ *   after it.  rdi = owned heap, esi = first class.  Clobbers caller-saved
+ *   registers.
+ */
+HIDDEN_ENTRY(gl__flush_from)
         CFI_PUSH %rbx
         CFI_PUSH %r12
         CFI_PUSH %r13
         movq    %rdi, %rbx
-        movl    $SMALL_MIN_CLASS, %r12d
+        movl    %esi, %r12d
         xorl    %r13d, %r13d
-.Lflush_all_class:
+.Lflush_from_class:
         movq    H_CTOP(%rbx,%r12,8), %rax
         cmpq    H_CBASE(%rbx,%r12,8), %rax
-        je      .Lflush_all_step
+        je      .Lflush_from_step
         movq    %rbx, %rdi
         movq    %r12, %rsi
         call    gl__flush_class
         addq    %rax, %r13
-.Lflush_all_step:
+.Lflush_from_step:
         incl    %r12d
         cmpl    $CACHE_CLASSES_N, %r12d
-        jb      .Lflush_all_class
-        /* every stack is empty: a medium block whose damaged header kept
-         * it from the coalescer is no longer in the cache either */
+        jb      .Lflush_from_class
+        /* the medium stacks are empty: a medium block whose damaged header
+         * kept it from the coalescer is no longer in the cache either */
         movq    $0, H_MEDIUM_CACHED(%rbx)
         movq    %r13, %rax
         CFI_POP %r13
         CFI_POP %r12
         CFI_POP %rbx
         ret
-END(gl__flush_all)
-
-/*
- * gl__flush_medium(heap)
- *   Empties the medium stacks into the coalescer; H_MEDIUM_CACHED is 0
- *   after it.  rdi = owned heap.  Clobbers caller-saved registers.
- */
-HIDDEN_ENTRY(gl__flush_medium)
-        CFI_PUSH %rbx
-        CFI_PUSH %r12
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
-        movq    %rdi, %rbx
-        movl    $RANGE_BIN0, %r12d
-.Lflush_medium_class:
-        movq    H_CTOP(%rbx,%r12,8), %rax
-        cmpq    H_CBASE(%rbx,%r12,8), %rax
-        je      .Lflush_medium_step
-        movq    %rbx, %rdi
-        movq    %r12, %rsi
-        call    gl__flush_class
-.Lflush_medium_step:
-        incl    %r12d
-        cmpl    $CACHE_CLASSES_N, %r12d
-        jb      .Lflush_medium_class
-        movq    $0, H_MEDIUM_CACHED(%rbx)       /* damaged blocks left out too */
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
-        CFI_POP %r12
-        CFI_POP %rbx
-        ret
-END(gl__flush_medium)
+END(gl__flush_from)
 
 /*
  * gl__cache_release(heap) -> bytes unmapped
