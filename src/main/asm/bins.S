@@ -23,17 +23,7 @@
  *   Leaf.  Clobbers rax, rcx.
  */
 HIDDEN_ENTRY(gl__bin_index)
-        cmpq    $SMALL_MAX_BLOCK, %rdx
-        ja      1f
-        movq    %rdx, %rax
-        shrq    $4, %rax
-        ret
-1:      bsrq    %rdx, %rcx                      /* fl */
-        subl    $RANGE_SL_SHIFT, %ecx
-        movq    %rdx, %rax
-        shrq    %cl, %rax
-        andl    $3, %eax                        /* sl */
-        leal    RANGE_BIN0 - 4 * (RANGE_FL_MIN - RANGE_SL_SHIFT)(%rax,%rcx,4), %eax
+        BIN_INDEX %rdx, %rax
         ret
 END(gl__bin_index)
 

@@ -128,7 +128,7 @@ END(gl__medium_push)
  *   Takes the top of R's bin's stack when it is a near fit (R .. R +
  *   MEDIUM_FIT_SLACK bytes) and its header intact (a damaged one stays for the next flush to report).  The block
  *   was counted live when it was cached, so nothing is accounted here.
- *   Leaf.  Keeps rdi and rsi; clobbers rax, rcx, rdx, r8, r9.
+ *   Leaf.  Keeps rdi and rsi; clobbers rax, rcx, rdx, r8, r9, r10.
  */
 HIDDEN_ENTRY(gl__medium_pop)
         leaq    23(%rsi), %r9
@@ -142,10 +142,10 @@ HIDDEN_ENTRY(gl__medium_pop)
         subq    %r9, %rcx
         cmpq    $MEDIUM_FIT_SLACK, %rcx
         ja      .Lmpop_none                     /* too small, or larger than a near fit */
+        addq    %r9, %rcx                       /* the block's size again */
         leaq    -8(%rax), %r9
-        TAG_OK  %rdi, %r9, -8(%rax), %r9, %rcx
+        TAG_OK  %rdi, %r9, -8(%rax), %r9, %r10
         jnz     .Lmpop_none
-        HSIZE   -8(%rax), %rcx
         subq    $8, %r8
         movq    %r8, H_CTOP(%rdi,%rdx,8)
         btrq    $HDR_CACHED_BIT, -8(%rax)
