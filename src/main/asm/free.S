@@ -31,30 +31,7 @@
  */
         .p2align 6                              /* a hot path: one cache line to itself */
 ENTRY(gl_heap_free)
-        leaq    -8(%rsi), %rdx                  /* header address */
-        rorq    $4, %rdx
-        shrq    $SEG_SHIFT - 4, %rdx            /* segment number | aligned bit */
-        movzbl  %dl, %ecx
-        cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
-        jne     gl__free_slow
-        /* STARTS_TEST, shorter: the segment number shifted back is the
-         * segment (the aligned bit falls off the top) */
-        shlq    $SEG_SHIFT, %rdx                /* the header's segment */
-        movq    %rsi, %rcx
-        shrq    $4, %rcx                        /* p's bit: rcx mod 64 ... */
-        movl    %ecx, %eax
-        shrl    $3, %eax
-        andl    $SEG_STARTS_WORD_MASK, %eax     /* ... of this word */
-        movq    SEG_STARTS(%rdx,%rax), %rax
-        btq     %rcx, %rax
-        jnc     gl__free_slow                   /* no block starts at p */
-        movq    -8(%rsi), %rdx                  /* header */
-        movq    %rdx, %rax
-        shrq    $HDR_CLASS_SHIFT, %rax          /* class, or huge if flagged */
-        xorw    %si, %dx                        /* (tag ^ pointer) + size/16 ... */
-        addw    %ax, %dx
-        cmpw    H_KEY(%rdi), %dx                /* ... must be the key */
-        jne     gl__free_slow
+        OWNED_BLOCK_TEST gl__free_slow
         cmpq    $SMALL_MAX_CLASS, %rax
         ja      gl__free_slow
         movq    H_CTOP(%rdi,%rax,8), %rcx

@@ -555,6 +555,43 @@ name:                           \
         btsq    $HDR_CACHED_BIT, -8(\p)
 .endm
 
+/* The test the free fast path makes of a user pointer (gl_heap_free,
+ * gl_heap_realloc): p is 16-aligned and in a segment of this heap by the
+ * direct-mapped table H_SEGTAB (one compare decides both, through
+ * (header ror 4) >> (SEG_SHIFT - 4)), a block starts at p by the segment's
+ * bitmap, and the header's tag matches p -- in that order, so nothing
+ * behind p is read before the table vouched for its segment.  Fixed
+ * registers: rdi = owned heap, rsi = p (kept).  Out: rax = header >> 20
+ * (the class of an in-use small block, its size / 16; above SMALL_MAX_CLASS
+ * for a larger or flagged one).  Clobbers rcx, rdx.  Jumps to
+ * `fail` with rdi and rsi untouched when any test fails. */
+.macro OWNED_BLOCK_TEST fail
+        leaq    -8(%rsi), %rdx                  /* header address */
+        rorq    $4, %rdx
+        shrq    $SEG_SHIFT - 4, %rdx            /* segment number | aligned bit */
+        movzbl  %dl, %ecx
+        cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
+        jne     \fail
+        /* STARTS_TEST, shorter: the segment number shifted back is the
+         * segment (the aligned bit falls off the top) */
+        shlq    $SEG_SHIFT, %rdx                /* the header's segment */
+        movq    %rsi, %rcx
+        shrq    $4, %rcx                        /* p's bit: rcx mod 64 ... */
+        movl    %ecx, %eax
+        shrl    $3, %eax
+        andl    $SEG_STARTS_WORD_MASK, %eax     /* ... of this word */
+        movq    SEG_STARTS(%rdx,%rax), %rax
+        btq     %rcx, %rax
+        jnc     \fail                           /* no block starts at p */
+        movq    -8(%rsi), %rdx                  /* header */
+        movq    %rdx, %rax
+        shrq    $HDR_CLASS_SHIFT, %rax          /* class, or huge if flagged */
+        xorw    %si, %dx                        /* (tag ^ pointer) + size/16 ... */
+        addw    %ax, %dx
+        cmpw    H_KEY(%rdi), %dx                /* ... must be the key */
+        jne     \fail
+.endm
+
 /* Memory below `addr` may now hold data: move the top's clean mark (the
  * address from which top memory is known to be untouched, -1 for none) up
  * to it.  addr is a register; it is left unchanged. */

@@ -635,6 +635,99 @@ static void realloc_caches_medium_blocks(void)
        "damage refused); free still coalesces medium blocks");
 }
 
+/* A small block that realloc grows while its successor is in use moves into
+ * the most recently freed block of its new class and leaves its own block on
+ * its class's stack; a shrink that would leave less than 32 bytes keeps the
+ * block as it is; a free successor lets it grow in place. */
+static void realloc_moves_small_blocks_through_the_cache(void)
+{
+    gl_heap *h = gl_heap_create(NULL);
+    gl_heap *counting = gl_heap_create(&(gl_options){ .flags = GL_HEAP_COUNT_HITS });
+    gl_heap *one = gl_heap_create(&(gl_options){ .cache_limit = 1 });
+    CHECK(h != NULL && counting != NULL && one != NULL, "gl_heap_create");
+    if (h == NULL || counting == NULL || one == NULL)
+        return;
+
+    unsigned char *a = gl_heap_malloc(h, 40);            /* a 48-byte block */
+    void *wall = gl_heap_malloc(h, 40);                  /* keeps a from growing in place */
+    void *c = gl_heap_malloc(h, 100);                    /* a 112-byte block */
+    void *wall2 = gl_heap_malloc(h, 40);
+    CHECK(a && wall && c && wall2, "four small blocks");
+    fill(a, 40, 51);
+    CHECK(gl_heap_free(h, c) == GL_OK, "free(c): cached");
+    gl_stats before = stats_of(h);
+    unsigned char *q = gl_heap_realloc(h, a, 100);
+    CHECK(q == c, "realloc(40 -> 100) takes the cached 112-byte block (%p, expected %p)", (void *)q, c);
+    CHECK(q != NULL && verify(q, 40, 51) == 40, "realloc(40 -> 100) moved the bytes");
+    gl_stats after = stats_of(h);
+    CHECK(after.cached_blocks == before.cached_blocks, "one block left the cache, one went in (%llu -> %llu)",
+          (unsigned long long)before.cached_blocks, (unsigned long long)after.cached_blocks);
+    CHECK(after.live_blocks == before.live_blocks && after.live_bytes == before.live_bytes - 40 + 104
+          && after.free_bytes == before.free_bytes,
+          "live %llu -> %llu blocks, %llu -> %llu bytes; free bytes %llu -> %llu",
+          (unsigned long long)before.live_blocks, (unsigned long long)after.live_blocks,
+          (unsigned long long)before.live_bytes, (unsigned long long)after.live_bytes,
+          (unsigned long long)before.free_bytes, (unsigned long long)after.free_bytes);
+    CHECK(gl_heap_usable_size(h, a) == 0 && gl_heap_free(h, a) == GL_E_DOUBLE_FREE,
+          "the old block is cached: free of it is a double free");
+    CHECK(gl_heap_malloc(h, 40) == a, "malloc(40) takes the old block back from its class's stack");
+    CHECK_HEAP(h);
+
+    /* shrinks: in place, split only when 32 bytes or more are left over */
+    CHECK(gl_heap_realloc(h, q, 88) == q && gl_heap_usable_size(h, q) == 104,
+          "realloc(100 -> 88) keeps the 112-byte block whole (16 bytes would be left)");
+    CHECK(gl_heap_realloc(h, q, 72) == q && gl_heap_usable_size(h, q) == 72,
+          "realloc(88 -> 72) splits a 32-byte tail off");
+    CHECK(gl_heap_realloc(h, q, 40) == q && gl_heap_usable_size(h, q) == 40,
+          "realloc(72 -> 40) splits the next 32 bytes off");
+    CHECK(verify(q, 40, 51) == 40, "the shrinks kept the bytes");
+    /* the tail is free now: growth takes it back in place, though the cache
+     * holds a block of the new size */
+    void *spare = gl_heap_malloc(h, 100);
+    CHECK(spare && gl_heap_free(h, spare) == GL_OK, "a 112-byte block cached");
+    CHECK(gl_heap_realloc(h, q, 100) == q && gl_heap_usable_size(h, q) == 104,
+          "realloc(40 -> 100) grows in place into the free successor");
+    CHECK(verify(q, 40, 51) == 40, "growth in place kept the bytes");
+    CHECK_HEAP(h);
+
+    /* a heap counting hits: the cached block is taken and counted */
+    unsigned char *ca = gl_heap_malloc(counting, 40);
+    void *cw = gl_heap_malloc(counting, 40);
+    void *cc = gl_heap_malloc(counting, 100);
+    void *cw2 = gl_heap_malloc(counting, 40);
+    fill(ca, 40, 52);
+    gl_heap_free(counting, cc);
+    uint64_t hits = stats_of(counting).cache_hits;
+    unsigned char *cq = gl_heap_realloc(counting, ca, 100);
+    CHECK(cq == cc && verify(cq, 40, 52) == 40, "a counting heap moves the block into the cached one");
+    CHECK(stats_of(counting).cache_hits == hits + 1, "and counts the hit (%llu -> %llu)",
+          (unsigned long long)hits, (unsigned long long)stats_of(counting).cache_hits);
+    CHECK_HEAP(counting);
+
+    /* the old class's stack full (limit 1): the move still caches nothing twice */
+    unsigned char *oa = gl_heap_malloc(one, 40);
+    void *ow = gl_heap_malloc(one, 40);
+    void *oc = gl_heap_malloc(one, 100);
+    void *ow2 = gl_heap_malloc(one, 40);
+    void *ox = gl_heap_malloc(one, 40);
+    fill(oa, 40, 53);
+    gl_heap_free(one, oc);
+    gl_heap_free(one, ox);                               /* class 3's one slot taken */
+    unsigned char *oq = gl_heap_realloc(one, oa, 100);
+    CHECK(oq == oc && verify(oq, 40, 53) == 40, "with the old class's stack full the block still moves");
+    CHECK(gl_heap_free(one, oa) == GL_E_DOUBLE_FREE, "and the old block is freed once");
+    CHECK(stats_of(one).cached_blocks == 1, "the full stack was flushed before the old block went on it "
+          "(%llu cached)", (unsigned long long)stats_of(one).cached_blocks);
+    CHECK_HEAP(one);
+
+    gl_heap_destroy(h);
+    gl_heap_destroy(counting);
+    gl_heap_destroy(one);
+    (void)wall; (void)wall2; (void)cw; (void)cw2; (void)ow; (void)ow2;
+    ok("realloc moves a small block into the cached block of its new class and caches the old one; "
+       "shrinks stay in place, growth takes a free successor");
+}
+
 static void api_semantics(gl_heap *h)
 {
     /* calloc on dirty, reused memory */
@@ -1332,6 +1425,7 @@ int main(int argc, char **argv)
     api_semantics(nc);
     realloc_frees_what_it_moves();
     realloc_caches_medium_blocks();
+    realloc_moves_small_blocks_through_the_cache();
 
     begin("walk/reset/trim");
     walk_reset_trim(h);

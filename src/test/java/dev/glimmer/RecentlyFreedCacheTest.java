@@ -107,6 +107,27 @@ class RecentlyFreedCacheTest {
     }
 
     @Test
+    void aSmallBlockThatReallocGrowsMovesIntoTheCachedBlockOfItsNewSizeAndLeavesItsOwnInTheCache() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long p = heap.malloc(40);
+            long wall = heap.malloc(40);     // p cannot grow in place
+            long cached = heap.malloc(100);
+            long wall2 = heap.malloc(40);
+            TestMemory.fill(p, 40, 7);
+            heap.free(cached);
+            long q = heap.realloc(p, 100);
+            assertEquals(cached, q, "the most recently freed block of the new size");
+            assertEquals(-1, TestMemory.firstMismatch(q, 40, 7), "the bytes moved");
+            assertEquals(1, heap.stats().cachedBlocks(), "the 48-byte block it left is cached");
+            assertThrows(DoubleFreeException.class, () -> heap.free(p), "a cached block is not live");
+            assertEquals(p, heap.malloc(40), "the next request of its size takes it back");
+            heap.free(wall);
+            heap.free(wall2);
+            heap.check();
+        }
+    }
+
+    @Test
     void aMediumBlockGivenToFreeIsCoalescedAtOnce() {
         try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
             long p = heap.malloc(3000);
