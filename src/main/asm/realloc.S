@@ -128,7 +128,8 @@ INTERNAL_ALIAS(gl_heap_realloc, gl__heap_realloc)
  *   class's stack gives a block, the old block's bytes are copied into it,
  *   and the old block goes on its class's stack, as malloc, copy and free
  *   would do with three validations fewer.  Cached blocks count as live, so
- *   neither step is accounted.  Clobbers rax, rcx, rdx, rsi, rdi, r8-r11.
+ *   neither step is accounted; a heap that counts hits counts the pop.
+ *   Clobbers rax, rcx, rdx, rsi, rdi, r8-r11.
  *   Anything else takes the full path with the arguments restored.
  */
 HIDDEN_ENTRY(gl__realloc_owned)
@@ -140,11 +141,10 @@ HIDDEN_ENTRY(gl__realloc_owned)
         OWNED_BLOCK_TEST .Lre_full_size_in_r8
         cmpq    $SMALL_MAX_CLASS, %rax
         ja      .Lre_full_size_in_r8            /* medium, large, or not in use */
-        movzbl  H_CLASS_OF(%rdi,%r8), %ecx      /* new class (0: this heap counts hits) */
+        CLASS_OF_REQUEST %r8d, %ecx, %edx       /* new class (computed: a heap that counts
+                                                   hits has a class table of zeros) */
         cmpl    %eax, %ecx
         ja      .Lre_fast_grow
-        testl   %ecx, %ecx
-        jz      .Lre_full_size_in_r8
         subl    %ecx, %eax
         cmpl    $MIN_BLOCK / 16, %eax
         jae     .Lre_full_size_in_r8            /* a tail worth splitting off */
@@ -166,6 +166,10 @@ HIDDEN_ENTRY(gl__realloc_owned)
         jae     .Lre_full_size_in_r8            /* the old class's stack is full */
         CACHE_POP %rdi, %rcx, %rdx, %r10, .Lre_full_size_in_r8
         CACHE_PUSH %rdi, %rsi, %rax, %r11
+        testl   $HF_COUNT_HITS, H_FLAGS(%rdi)
+        jz      1f
+        incq    H_HITS(%rdi)                    /* a malloc the cache served */
+1:
         leaq    -8(%r9), %rcx                   /* old usable bytes, fewer than the new */
         movq    %r10, %rdi
         movq    %r10, %rax
