@@ -39,6 +39,8 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import stage_args
+
 TUNABLE = "glibc.rtld.optional_static_tls=65536"
 PAIRS = {"smoke": (10_000, 20_000), "quick": (100_000, 300_000), "bench": (200_000, 1_200_000)}
 # batch rows profiled, and the rounds (batches) of the two runs
@@ -170,15 +172,7 @@ def short(obj):
 
 
 def main():
-    args = sys.argv[1:]
-    mode = "bench"
-    if "--mode" in args:
-        i = args.index("--mode")
-        mode = args[i + 1]
-        del args[i:i + 2]
-    if len(args) != 2 or mode not in PAIRS:
-        die("usage: instructions.py DRIVER OUTDIR [--mode smoke|quick|bench]")
-    driver, outdir = os.path.abspath(args[0]), args[1]
+    driver, outdir, mode = stage_args.parse("instructions", list(PAIRS))
     if shutil.which("valgrind") is None:
         print("instructions: skipped: valgrind is not installed (apt-get install -y valgrind)")
         return 0

@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+import stage_args
+
 INTERPRETER = "lua5.4"
 PACKAGE = "lua5.4"
 # script rounds per run, runs per allocator
@@ -71,15 +73,7 @@ def measured_run(argv, preload, cwd):
 
 
 def main():
-    args = sys.argv[1:]
-    mode = "bench"
-    if "--mode" in args:
-        i = args.index("--mode")
-        mode = args[i + 1]
-        del args[i:i + 2]
-    if len(args) != 2 or mode not in PLAN:
-        die("usage: interp.py DRIVER OUTDIR [--mode smoke|quick|bench]")
-    driver, outdir = os.path.abspath(args[0]), args[1]
+    driver, outdir, mode = stage_args.parse("interp", list(PLAN))
     lua = shutil.which(INTERPRETER)
     if lua is None:
         print(f"interp: skipped: {INTERPRETER} is not installed (apt-get install -y {PACKAGE})")
