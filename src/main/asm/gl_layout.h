@@ -72,6 +72,11 @@
 #define CACHE_MAX           65536            /* recently-freed blocks per class, at most */
 #define CACHE_DEFAULT       32768
 #define CACHE_FIRST_BYTES   4096             /* a class's first slot array: one page */
+/* a small block carved from the top brings a run of blocks of its class,
+ * up to this many bytes in all, whose spares wait on the class's stack in
+ * address order: a class's blocks sit together, as on a size-segregated
+ * page (malloc.S) */
+#define CARVE_RUN_BYTES     16384
 /* medium blocks (range bins 64..91: 1 KiB <= size < 128 KiB) that realloc
  * moves away from are cached too, in stacks indexed by their bin, while the
  * cached medium bytes stay within a budget (cache.S) */

@@ -17,7 +17,12 @@
  *   2. R > 1008: best fit among at most H_DEPTH blocks of R's own range bin
  *      (an exact fit ends the search at once).
  *   3. The first block of the next non-empty range bin: always fits.
- *   4. The top (wilderness) block: bump-pointer carving.
+ *   4. The top (wilderness) block: bump-pointer carving.  A small block
+ *      carved there (gl__malloc_slow) brings a run of its class, up to
+ *      CARVE_RUN_BYTES in all, when the class's stack has free slots: the
+ *      spares are pushed cached, highest first, so the stack hands them out
+ *      in address order and a class's blocks sit together, as on a
+ *      size-segregated page.
  *   5. Flush the recently-freed caches (coalescing them) and retry once,
  *      then map a new segment and carve from its top.
  * Requests of LARGE_MIN_REQUEST bytes and more get a mapping of their own.
@@ -49,8 +54,9 @@ INTERNAL_ALIAS(gl_heap_malloc, gl__heap_malloc)
  * gl__malloc_slow(heap, size): a front takes its lock and runs the owned
  * heap.  On an owned heap, a small request whose cache stack was empty and
  * for which no small bin can serve carves the top right here -- leaf code,
- * no frame -- which is what batches of fresh allocations do; everything else
- * goes to the core.  Clobbers rax, rcx, rdx, r8-r11.
+ * no frame -- which is what batches of fresh allocations do, with the
+ * class's run when its stack has free slots; everything else goes to the
+ * core.  Clobbers rax, rcx, rdx, rsi, r8-r11.
  */
 HIDDEN_ENTRY(gl__malloc_slow)
         testl   $HF_LOCKED | HF_COUNT_HITS, H_FLAGS(%rdi)
@@ -75,8 +81,18 @@ HIDDEN_ENTRY(gl__malloc_slow)
         jb      gl__malloc_core
         cmpq    $MIN_BLOCK, %r8
         jb      gl__malloc_core                 /* taking it whole: the core's job */
+        /* a run when the class's stack has free slots (a run never maps a
+         * slot page: a class never freed carves one block at a time) */
+        movq    H_CLIM(%rdi,%rdx,8), %r9
+        subq    H_CTOP(%rdi,%rdx,8), %r9        /* free slots, bytes */
+        jnz     .Lslow_run
+        xorl    %esi, %esi                      /* no spares */
+.Lslow_carve:
+        /* rsi = the bytes of the run's spare blocks, r8 = top size - R */
+        subq    %rsi, %r8                       /* rest */
         /* the new top */
         leaq    (%rax,%rcx), %r9
+        addq    %rsi, %r9
         leaq    8(%r9), %r10
         PREFAULT_TOP %rdi, %r10
         MKHDR   %rdi, %r9, %r8, %r10, %r11
@@ -84,17 +100,64 @@ HIDDEN_ENTRY(gl__malloc_slow)
         movq    %r10, (%r9)
         movq    %r9, H_TOP(%rdi)
         STARTS_UPDATE btsq, %r9, %r8, %r10, %r11
-        /* the block */
-        MKHDR   %rdi, %rax, %rcx, %r10, %r11
-        movq    %r10, (%rax)
         /* the clean mark moves past what may now be written */
         leaq    8(%r9), %r10
         RAISE_CLEAN %rdi, %r10
+        testq   %rsi, %rsi
+        jnz     .Lslow_spares
+.Lslow_block:
+        /* the block */
+        MKHDR   %rdi, %rax, %rcx, %r10, %r11
+        movq    %r10, (%rax)
         /* gl__account_alloc for a small block of class rdx, inline */
         ACCOUNT_ALLOC %rdi, %rcx, %r8
         incq    H_CLASS_LIVE(%rdi,%rdx,8)
         addq    $8, %rax
         ret
+.Lslow_run:
+        /* the run: as many spare blocks as CARVE_RUN_BYTES holds besides
+         * the block, when the top has that room, and the stack that many
+         * free slots */
+        xorl    %esi, %esi
+        cmpq    $CARVE_RUN_BYTES + MIN_BLOCK, %r8
+        jb      .Lslow_carve                    /* the top's last bytes: one at a time */
+        shrq    $3, %r9                         /* free slots */
+        leaq    gl__run_spares(%rip), %r10
+        movzwl  (%r10,%rdx,2), %esi
+        cmpq    %r9, %rsi
+        cmova   %r9, %rsi
+        imulq   %rcx, %rsi
+        jmp     .Lslow_carve
+.Lslow_spares:
+        /* the spares, cached, pushed highest first: the stack hands them
+         * out in address order.  rsi = the stack's top slot meanwhile. */
+        movq    H_CTOP(%rdi,%rdx,8), %rsi
+.Lslow_spare:
+        subq    %rcx, %r9
+        MKHDR   %rdi, %r9, %rcx, %r10, %r11
+        btsq    $HDR_CACHED_BIT, %r10
+        movq    %r10, (%r9)
+        STARTS_UPDATE btsq, %r9, %r8, %r10, %r11
+        leaq    8(%r9), %r10
+        movq    %r10, (%rsi)
+        addq    $8, %rsi
+        leaq    (%rax,%rcx), %r10
+        cmpq    %r10, %r9
+        jne     .Lslow_spare
+        /* a cached block counts as live: the spares go from free to live */
+        movq    %rsi, %r8
+        subq    H_CTOP(%rdi,%rdx,8), %r8
+        shrq    $3, %r8                         /* spares */
+        movq    %rsi, H_CTOP(%rdi,%rdx,8)
+        addq    %r8, H_LIVE_BLOCKS(%rdi)
+        addq    %r8, H_CLASS_LIVE(%rdi,%rdx,8)
+        movq    %r8, %r9
+        imulq   %rcx, %r9
+        subq    %r9, H_FREE_BYTES(%rdi)
+        shlq    $3, %r8
+        subq    %r8, %r9                        /* their usable bytes */
+        addq    %r9, H_LIVE_BYTES(%rdi)
+        jmp     .Lslow_block
 .Lslow_front_or_counting:
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jnz     gl__malloc_locked
@@ -111,6 +174,23 @@ gl__malloc_counting:
         incq    H_HITS(%rdi)
         ret
 END(gl__malloc_slow)
+
+/*
+ * gl__run_spares[class]: the blocks besides the one asked for that a run of
+ * CARVE_RUN_BYTES carves for a small class (class 0 and 1: none).
+ */
+        .section .rodata
+        .p2align 6
+        .type   gl__run_spares, @object
+gl__run_spares:
+        .short  0, 0
+        .set    .Lrun_class, 2
+        .rept   SMALL_MAX_CLASS - 1
+        .short  CARVE_RUN_BYTES / (16 * .Lrun_class) - 1
+        .set    .Lrun_class, .Lrun_class + 1
+        .endr
+        .size   gl__run_spares, . - gl__run_spares
+        .text
 
 /*
  * gl__malloc_locked(front, size): malloc on a locked heap, under its lock.

@@ -132,6 +132,26 @@ static gl_stats stats_of(gl_heap *h)
               c_, r_.code, r_.address, r_.detail, r_.blocks_checked);          \
     } while (0)
 
+/* The block right behind p's, to keep p from growing in place.  A small
+ * request pops its class's stack before it carves, so blocks are taken
+ * until one comes from the top that p was carved from (the others go
+ * back); the wall is the largest small class, whose runs are shortest. */
+static void *wall_behind(gl_heap *h, const void *p)
+{
+    const char *behind = (const char *)p + gl_heap_usable_size(h, (void *)p) + 8;
+    void *aside[64];
+    int n = 0;
+    void *w = gl_heap_malloc(h, 1000);
+    while (w != NULL && w != behind && n < 64) {
+        aside[n++] = w;
+        w = gl_heap_malloc(h, 1000);
+    }
+    CHECK(w == behind, "a wall right behind %p (got %p after %d others)", p, w, n);
+    while (n > 0)
+        gl_heap_free(h, aside[--n]);
+    return w;
+}
+
 /* VmSize of this process, in KiB */
 static long vm_size_kib(void)
 {
@@ -529,7 +549,7 @@ static void realloc_caches_medium_blocks(void)
 
     /* moved by realloc: cached, neither live nor free */
     unsigned char *p = gl_heap_malloc(h, 3000);
-    void *wall = gl_heap_malloc(h, 64);                  /* keeps p from growing in place */
+    void *wall = wall_behind(h, p);               /* keeps p from growing in place */
     CHECK(p != NULL && wall != NULL, "malloc(3000) and its neighbour");
     fill(p, 3000, 41);
     gl_stats before = stats_of(h);
@@ -580,7 +600,7 @@ static void realloc_caches_medium_blocks(void)
     for (int k = 0; k < MOVES; k++) {
         size_t n = 30000 + 128 * (size_t)k;
         void *b = gl_heap_malloc(h, n);
-        void *w = walls[k] = gl_heap_malloc(h, 64);
+        void *w = walls[k] = wall_behind(h, b);
         CHECK(b != NULL && w != NULL, "malloc(%zu)", n);
         uint64_t was = stats_of(h).cached_blocks;
         grown[k] = gl_heap_realloc(h, b, 80000);
@@ -614,9 +634,15 @@ static void realloc_caches_medium_blocks(void)
     CHECK_HEAP(nc);
 
     /* a cached block whose header is overwritten is not handed out again;
-     * the flush reports it and leaves it alone */
+     * the flush reports it and leaves it alone (on a heap of its own, so
+     * that the block comes from the top and its wall right behind it) */
+    gl_heap_destroy(h);
+    h = gl_heap_create(NULL);
+    CHECK(h != NULL, "gl_heap_create");
+    if (h == NULL)
+        return;
     unsigned char *d = gl_heap_malloc(h, 3000);
-    void *dw = gl_heap_malloc(h, 64);
+    void *dw = wall_behind(h, d);
     unsigned char *dq = gl_heap_realloc(h, d, 6000);
     CHECK(dq != NULL && dq != d, "realloc moved the block to damage");
     d[-8] ^= 0x5a;                                       /* the tag: a write after free */
@@ -639,6 +665,80 @@ static void realloc_caches_medium_blocks(void)
  * the most recently freed block of its new class and leaves its own block on
  * its class's stack; a shrink that would leave less than 32 bytes keeps the
  * block as it is; a free successor lets it grow in place. */
+/* A small block carved from the top brings a run of its class: up to
+ * CARVE_RUN_BYTES in all, the spares cached on the class's stack, which
+ * hands them out in address order.  A run only fills slots the stack
+ * already has: a class never freed, and a heap without cache, carve one
+ * block at a time. */
+static void small_carves_come_in_runs(void)
+{
+    gl_heap *h = gl_heap_create(NULL);
+    gl_heap *nc = gl_heap_create(&(gl_options){ .disable_cache = 1 });
+    gl_heap *two = gl_heap_create(&(gl_options){ .cache_limit = 2 });
+    CHECK(h != NULL && nc != NULL && two != NULL, "gl_heap_create");
+    if (h == NULL || nc == NULL || two == NULL)
+        return;
+    enum { BLOCK = 48, SPARES = 16384 / BLOCK - 1 };     /* requests of 33..40 bytes */
+
+    char *a = gl_heap_malloc(h, 40);
+    char *a2 = gl_heap_malloc(h, 40);
+    CHECK(a2 == a + BLOCK && stats_of(h).cached_blocks == 0,
+          "a class never freed carves one block at a time (%p, %p)", (void *)a, (void *)a2);
+    CHECK(gl_heap_free(h, a2) == GL_OK && gl_heap_malloc(h, 40) == a2, "a free gives the class its stack");
+
+    gl_stats before = stats_of(h);
+    char *b = gl_heap_malloc(h, 40);
+    gl_stats after = stats_of(h);
+    CHECK(b == a2 + BLOCK, "the run starts at the top (%p, expected %p)", (void *)b, (void *)(a2 + BLOCK));
+    CHECK(after.cached_blocks == before.cached_blocks + SPARES, "the run cached %llu spares, expected %d",
+          (unsigned long long)(after.cached_blocks - before.cached_blocks), SPARES);
+    CHECK(after.live_blocks == before.live_blocks + 1 && after.live_bytes == before.live_bytes + 40,
+          "only the block asked for is live (%llu -> %llu blocks)", (unsigned long long)before.live_blocks,
+          (unsigned long long)after.live_blocks);
+    CHECK(after.free_bytes == before.free_bytes - (SPARES + 1) * BLOCK, "free bytes %llu -> %llu",
+          (unsigned long long)before.free_bytes, (unsigned long long)after.free_bytes);
+    /* (gl_heap_check would flush the run: checked once it is handed out) */
+    CHECK(gl_heap_free(h, b + BLOCK) == GL_E_DOUBLE_FREE && gl_heap_usable_size(h, b + BLOCK) == 0,
+          "a spare not handed out yet is cached, not live");
+    for (int i = 1; i <= SPARES; i++) {
+        char *s = gl_heap_malloc(h, 33 + (size_t)(i % 8));
+        CHECK(s == b + (size_t)i * BLOCK, "spare %d at %p, expected %p", i, (void *)s,
+              (void *)(b + (size_t)i * BLOCK));
+        s[0] = (char)i;
+        s[39] = (char)i;
+    }
+    CHECK(stats_of(h).cached_blocks == before.cached_blocks, "the run is handed out");
+    char *next = gl_heap_malloc(h, 40);
+    CHECK(next == b + (SPARES + 1) * (size_t)BLOCK, "the next run starts behind the last");
+    CHECK_HEAP(h);
+    gl_heap_free(h, next);
+    for (int i = SPARES; i >= 0; i--)
+        CHECK(gl_heap_free(h, b + (size_t)i * BLOCK) == GL_OK, "free of run block %d", i);
+    CHECK_HEAP(h);
+
+    /* no cache: no stack, no run */
+    char *n1 = gl_heap_malloc(nc, 40);
+    gl_heap_free(nc, gl_heap_malloc(nc, 40));
+    char *n2 = gl_heap_malloc(nc, 40);
+    char *n3 = gl_heap_malloc(nc, 40);
+    CHECK(n2 == n1 + BLOCK && n3 == n2 + BLOCK && stats_of(nc).cached_blocks == 0,
+          "a heap without cache carves one block at a time");
+    CHECK_HEAP(nc);
+
+    /* a run fills the slots the stack has: a limit of 2 leaves room for 2 */
+    char *t = gl_heap_malloc(two, 40);
+    gl_heap_free(two, t);
+    CHECK(gl_heap_malloc(two, 40) == t, "the cached block first");
+    char *t2 = gl_heap_malloc(two, 40);
+    CHECK(stats_of(two).cached_blocks == 2 && gl_heap_malloc(two, 40) == t2 + BLOCK &&
+          gl_heap_malloc(two, 40) == t2 + 2 * BLOCK, "a stack limited to 2 gets a run of 2 spares");
+    CHECK_HEAP(two);
+
+    gl_heap_destroy(h);
+    gl_heap_destroy(nc);
+    gl_heap_destroy(two);
+}
+
 static void realloc_moves_small_blocks_through_the_cache(void)
 {
     gl_heap *h = gl_heap_create(NULL);
@@ -1426,6 +1526,10 @@ int main(int argc, char **argv)
     realloc_frees_what_it_moves();
     realloc_caches_medium_blocks();
     realloc_moves_small_blocks_through_the_cache();
+
+    begin("carve runs");
+    small_carves_come_in_runs();
+    ok("a small carve brings a run of its class, cached in address order; none without a stack");
 
     begin("walk/reset/trim");
     walk_reset_trim(h);

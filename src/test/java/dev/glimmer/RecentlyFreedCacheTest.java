@@ -50,6 +50,25 @@ class RecentlyFreedCacheTest {
     }
 
     @Test
+    void aSmallBlockCarvedFromTheTopBringsARunOfItsClassHandedOutInAddressOrder() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long block = 48; // requests of 33..40 bytes
+            long spares = 16384 / block - 1;
+            heap.free(heap.malloc(40)); // the class has a stack from now on
+            heap.malloc(40);
+            long first = heap.malloc(40);
+            assertEquals(spares, heap.stats().cachedBlocks(), "the run's spares wait in the cache");
+            for (long i = 1; i <= spares; i++) {
+                long p = heap.malloc(33 + i % 8);
+                assertEquals(first + i * block, p, "spare " + i + " of the run");
+                TestMemory.fill(p, 40, (int) i);
+            }
+            assertEquals(0, heap.stats().cachedBlocks(), "the run is handed out");
+            heap.check();
+        }
+    }
+
+    @Test
     void aStackAtTheLimitIsFlushedIntoTheCoalescerBeforeItTakesTheNextBlock() {
         try (GlimmerHeap heap = GlimmerHeap.builder().cacheLimit(100).build()) {
             long[] p = mallocAll(heap, 101, 64);
