@@ -72,6 +72,9 @@
 #define CACHE_MAX           65536            /* recently-freed blocks per class, at most */
 #define CACHE_DEFAULT       32768
 #define CACHE_FIRST_BYTES   4096             /* a class's first slot array: one page */
+/* realloc's copy and calloc's clearing move up to this many bytes in
+ * 16-byte vectors, longer runs with rep movsb/stosb (copy.S) */
+#define VECTOR_MOVE_MAX     1024
 /* a small block carved from the top brings a run of blocks of its class,
  * up to this many bytes in all, whose spares wait on the class's stack in
  * address order: a class's blocks sit together, as on a size-segregated

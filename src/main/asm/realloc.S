@@ -5,7 +5,7 @@
  * realloc works in place whenever the boundary tags allow: a shrink splits
  * the tail off and frees it (it coalesces with what follows); a growth
  * absorbs a free neighbour or the top.  Only when neither fits does it
- * allocate, copy (rep movsb) and free.  A failed realloc leaves the block as
+ * allocate, copy (copy.S) and free.  A failed realloc leaves the block as
  * it was.  realloc(p, 0) shrinks p to the smallest block and returns it.
  * A small block asked for a small size is served without a frame when it
  * stays where it is or when both caches can serve its move (one validation,
@@ -129,7 +129,7 @@ INTERNAL_ALIAS(gl_heap_realloc, gl__heap_realloc)
  *   and the old block goes on its class's stack, as malloc, copy and free
  *   would do with three validations fewer.  Cached blocks count as live, so
  *   neither step is accounted; a heap that counts hits counts the pop.
- *   Clobbers rax, rcx, rdx, rsi, rdi, r8-r11.
+ *   Clobbers rax, rcx, rdx, rsi, rdi, r8-r11, xmm0-xmm3.
  *   Anything else takes the full path with the arguments restored.
  */
 HIDDEN_ENTRY(gl__realloc_owned)
@@ -173,8 +173,7 @@ HIDDEN_ENTRY(gl__realloc_owned)
         leaq    -8(%r9), %rcx                   /* old usable bytes, fewer than the new */
         movq    %r10, %rdi
         movq    %r10, %rax
-        rep movsb
-        ret
+        jmp     gl__copy                        /* keeps rax */
 .Lre_malloc:
         movq    %rdx, %rsi
         jmp     gl__heap_malloc                 /* realloc(NULL, n) = malloc(n) */
@@ -335,7 +334,7 @@ HIDDEN_ENTRY(gl__realloc_owned)
         cmovaq  %r13, %rcx
         movq    %rax, %rdi
         movq    %r12, %rsi
-        rep movsb
+        call    gl__copy
         /* free the old block: gl__classify vouched for it above, and nothing
          * since can have made it anything but an in-use block, so only a
          * small one goes through gl_heap_free (whose fast path caches it);
@@ -415,8 +414,7 @@ HIDDEN_ENTRY(gl__calloc_owned)
         movq    %rax, %r13
         movq    %rax, %rdi
         movq    %r12, %rcx
-        xorl    %eax, %eax
-        rep stosb
+        call    gl__zero
         movq    %r13, %rax
         jmp     .Lcalloc_out
 .Lcalloc_overflow:

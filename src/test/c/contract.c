@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include "glimmer.h"
+#include "gl_layout.h"                /* its constants; the assembler part is not for C */
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -828,6 +829,98 @@ static void realloc_moves_small_blocks_through_the_cache(void)
        "shrinks stay in place, growth takes a free successor");
 }
 
+/* The bytes realloc copies and calloc clears (copy.S: 16-byte vectors up to
+ * VECTOR_MOVE_MAX bytes, rep movsb/stosb beyond), for every length from 1 to
+ * past that bound: the first n bytes arrive (or are zero) and not one byte of
+ * the destination behind them changes.  The destination is known in advance:
+ * a block of the new size freed just before sits on top of its class's
+ * stack, filled with SLACK, and the move or calloc takes it. */
+static void moves_and_clears_exact_lengths(void)
+{
+    enum { SLACK = 0x5A, BIG = LARGE_MIN_REQUEST, LONGEST = VECTOR_MOVE_MAX + 100 };
+    gl_heap *h = gl_heap_create(NULL);
+    CHECK(h != NULL, "gl_heap_create");
+    if (h == NULL)
+        return;
+    int exact = 0;
+    for (size_t n = 1; n <= LONGEST; n++) {
+        /* a large block shrunk to n bytes moves and copies exactly n */
+        unsigned char *d = gl_heap_malloc(h, n);
+        size_t room = gl_heap_usable_size(h, d);
+        memset(d, SLACK, room);
+        gl_heap_free(h, d);
+        unsigned char *big = gl_heap_malloc(h, BIG);
+        CHECK(big != NULL, "malloc(%d)", BIG);
+        if (big == NULL)
+            break;
+        fill(big, n + 64, n);
+        unsigned char *q = gl_heap_realloc(h, big, n);
+        CHECK(q != NULL && q != big && verify(q, n, n) == n,
+              "realloc(large -> %zu) moved the first %zu bytes (%p -> %p, first bad byte %zu)", n, n,
+              (void *)big, (void *)q, q ? verify(q, n, n) : 0);
+        if (q == d) {                       /* small sizes: the block freed above, its tail untouched */
+            size_t i = n;
+            while (i < room && q[i] == SLACK)
+                i++;
+            CHECK(i == room, "realloc(large -> %zu) wrote byte %zu of %zu behind the copy", n, i, room);
+            exact++;
+        }
+        gl_heap_free(h, q);
+
+        /* calloc of n bytes clears exactly n of a reused block */
+        d = gl_heap_malloc(h, n);
+        room = gl_heap_usable_size(h, d);
+        memset(d, SLACK, room);
+        gl_heap_free(h, d);
+        unsigned char *c = gl_heap_calloc(h, 1, n);
+        CHECK(c != NULL && all_zero(c, n), "calloc(1, %zu) is zero", n);
+        if (c == d) {
+            size_t i = n;
+            while (i < room && c[i] == SLACK)
+                i++;
+            CHECK(i == room, "calloc(1, %zu) wrote byte %zu of %zu behind the clearing", n, i, room);
+        }
+        gl_heap_free(h, c);
+    }
+    CHECK(exact >= SMALL_MAX_REQUEST, "every small length was checked to the byte (%d of %d)", exact,
+          SMALL_MAX_REQUEST);
+    CHECK_HEAP(h);
+    gl_heap_destroy(h);
+
+    /* the realloc fast path: a small block whose successor is in use (a
+     * wall) moves into the cached block of the next class, copying all its
+     * usable bytes (24, 40, ... 984) */
+    for (size_t k = 24; k + 16 <= SMALL_MAX_REQUEST; k += 16) {
+        gl_heap *f = gl_heap_create(NULL);
+        CHECK(f != NULL, "gl_heap_create");
+        if (f == NULL)
+            return;
+        unsigned char *d = gl_heap_malloc(f, k + 16);
+        size_t room = gl_heap_usable_size(f, d);
+        memset(d, SLACK, room);
+        gl_heap_free(f, d);
+        unsigned char *a = gl_heap_malloc(f, k);
+        CHECK(a != NULL && gl_heap_usable_size(f, a) == k, "malloc(%zu) has %zu usable bytes", k, k);
+        if (a == NULL)
+            break;
+        wall_behind(f, a);
+        fill(a, k, k);
+        unsigned char *q = gl_heap_realloc(f, a, k + 16);
+        CHECK(q == d, "realloc(%zu -> %zu) took the cached block %p (got %p)", k, k + 16, (void *)d, (void *)q);
+        if (q == d) {
+            CHECK(verify(q, k, k) == k, "realloc(%zu -> %zu) copied %zu bytes", k, k + 16, k);
+            size_t i = k;
+            while (i < room && q[i] == SLACK)
+                i++;
+            CHECK(i == room, "realloc(%zu -> %zu) wrote byte %zu of %zu behind the copy", k, k + 16, i, room);
+        }
+        CHECK_HEAP(f);
+        gl_heap_destroy(f);
+    }
+    ok("realloc copies and calloc clears exactly n bytes, n = 1..%d (vectors up to %d, strings beyond), "
+       "in the fast path and the full one", (int)LONGEST, VECTOR_MOVE_MAX);
+}
+
 static void api_semantics(gl_heap *h)
 {
     /* calloc on dirty, reused memory */
@@ -1429,7 +1522,6 @@ static long long cache_hits_of_one_reuse(uint64_t flags)
  * that size gets (the cache stack of the same class), while a request of the
  * next class up does not get it.  With GL_HEAP_COUNT_HITS every reuse is one
  * hit.  Returns the number of sizes checked. */
-#define SMALL_MAX_REQUEST 1000                     /* gl_layout.h */
 static int every_small_size(uint64_t flags, const char *kind)
 {
     gl_options o = { .flags = flags };
@@ -1526,6 +1618,7 @@ int main(int argc, char **argv)
     realloc_frees_what_it_moves();
     realloc_caches_medium_blocks();
     realloc_moves_small_blocks_through_the_cache();
+    moves_and_clears_exact_lengths();
 
     begin("carve runs");
     small_carves_come_in_runs();
