@@ -4,9 +4,10 @@
  * The default heap is a locked heap created on first use (heap.S).  Each
  * function here loads it, shifts its arguments right by one register and
  * tail-calls the heap entry point, so the only cost over gl_heap_* is one
- * load and a test; gl_malloc and gl_free go straight to the locked paths,
- * past the front's fast paths, which could only miss.  gl_free drops the status: misuse is still counted in the
- * default heap's statistics and readable with gl_heap_last_error.
+ * load and a test; gl_malloc, gl_free and gl_realloc(NULL, n) go straight
+ * to the locked paths, past the front's fast paths, which could only miss.
+ * gl_free drops the status: misuse is still counted in the default heap's
+ * statistics and readable with gl_heap_last_error.
  */
 #include "gl_layout.h"
 
@@ -63,10 +64,17 @@ END(gl_calloc)
 
 ENTRY(gl_realloc)
         LOAD_DEFAULT .Lnone_realloc
+        testq   %rdi, %rdi
+        jz      .Lrealloc_null
         movq    %rsi, %rdx
         movq    %rdi, %rsi
         movq    %rax, %rdi
         jmp     gl__heap_realloc
+.Lrealloc_null:
+        /* realloc(NULL, n) is malloc(n): gl_malloc's way, straight to the
+         * locked path (a runtime like Lua allocates only through realloc) */
+        movq    %rax, %rdi
+        jmp     gl__malloc_locked
 .Lnone_realloc:
         xorl    %eax, %eax
         ret

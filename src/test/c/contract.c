@@ -1382,6 +1382,21 @@ static void default_heap(void)
     CHECK(gl_aligned_alloc(48, 16) == NULL, "gl_aligned_alloc(48, 16)");
     CHECK(gl_malloc(GL_MAX_SIZE + 1) == NULL, "gl_malloc(GL_MAX_SIZE + 1)");
 
+    /* realloc(NULL, n) is malloc(n): the block freed just before comes back,
+     * counted as a cache hit; an impossible size is refused and recorded */
+    char *m = gl_malloc(72);
+    gl_free(m);
+    uint64_t hits = stats_of(d).cache_hits;
+    char *rn = gl_realloc(NULL, 72);
+    CHECK(rn == m, "gl_realloc(NULL, 72) takes the block gl_free just cached (%p, expected %p)",
+          (void *)rn, (void *)m);
+    CHECK(stats_of(d).cache_hits == hits + 1, "and counts the hit (%" PRIu64 " -> %" PRIu64 ")", hits,
+          stats_of(d).cache_hits);
+    gl_free(rn);
+    gl_heap_last_error(d);
+    CHECK(gl_realloc(NULL, GL_MAX_SIZE + 1) == NULL && gl_heap_last_error(d) == GL_E_SIZE,
+          "gl_realloc(NULL, GL_MAX_SIZE + 1): NULL, GL_E_SIZE recorded");
+
     char *q = gl_malloc(64);
     CHECK(gl_heap_free(d, q) == GL_OK, "gl_heap_free(gl_default_heap(), gl_malloc(64))");
 
