@@ -829,6 +829,14 @@ static void realloc_moves_small_blocks_through_the_cache(void)
        "shrinks stay in place, growth takes a free successor");
 }
 
+/* index of the first byte in [from, to) of p that is not `byte`, or to */
+static size_t first_not(const unsigned char *p, size_t from, size_t to, unsigned char byte)
+{
+    while (from < to && p[from] == byte)
+        from++;
+    return from;
+}
+
 /* The bytes realloc copies and calloc clears (copy.S: 16-byte vectors up to
  * VECTOR_MOVE_MAX bytes, rep movsb/stosb beyond), for every length from 1 to
  * past that bound: the first n bytes arrive (or are zero) and not one byte of
@@ -859,9 +867,7 @@ static void moves_and_clears_exact_lengths(void)
               "realloc(large -> %zu) moved the first %zu bytes (%p -> %p, first bad byte %zu)", n, n,
               (void *)big, (void *)q, q ? verify(q, n, n) : 0);
         if (q == d) {                       /* small sizes: the block freed above, its tail untouched */
-            size_t i = n;
-            while (i < room && q[i] == SLACK)
-                i++;
+            size_t i = first_not(q, n, room, SLACK);
             CHECK(i == room, "realloc(large -> %zu) wrote byte %zu of %zu behind the copy", n, i, room);
             exact++;
         }
@@ -875,9 +881,7 @@ static void moves_and_clears_exact_lengths(void)
         unsigned char *c = gl_heap_calloc(h, 1, n);
         CHECK(c != NULL && all_zero(c, n), "calloc(1, %zu) is zero", n);
         if (c == d) {
-            size_t i = n;
-            while (i < room && c[i] == SLACK)
-                i++;
+            size_t i = first_not(c, n, room, SLACK);
             CHECK(i == room, "calloc(1, %zu) wrote byte %zu of %zu behind the clearing", n, i, room);
         }
         gl_heap_free(h, c);
@@ -909,9 +913,7 @@ static void moves_and_clears_exact_lengths(void)
         CHECK(q == d, "realloc(%zu -> %zu) took the cached block %p (got %p)", k, k + 16, (void *)d, (void *)q);
         if (q == d) {
             CHECK(verify(q, k, k) == k, "realloc(%zu -> %zu) copied %zu bytes", k, k + 16, k);
-            size_t i = k;
-            while (i < room && q[i] == SLACK)
-                i++;
+            size_t i = first_not(q, k, room, SLACK);
             CHECK(i == room, "realloc(%zu -> %zu) wrote byte %zu of %zu behind the copy", k, k + 16, i, room);
         }
         CHECK_HEAP(f);
