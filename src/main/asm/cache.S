@@ -22,17 +22,22 @@
  * than needed; the whole block, no split) with its tag intact; otherwise
  * the core serves it from the bins.
  *
- * Each class's stack is an array of pointers in a mapping of its own
- * (H_CBASE .. H_CLIM), never inside the freed blocks: a write after free can
- * change a cached block's contents but not the cache.  The array starts at
- * one page on the class's first push and doubles, up to the heap's limit
- * (H_LIMIT slots, gl_options.cache_limit).  A push onto a stack at the limit
- * first flushes the whole stack into the coalescer, oldest first.
+ * Each class's stack is an array of pointers (H_CBASE .. H_CLIM), never
+ * inside the freed blocks: a write after free can change a cached block's
+ * contents but not the cache.  A small class's stack starts in INLINE_SLOTS
+ * slots inside the heap struct, there from the heap's creation, so that a
+ * class's first carve from the top already finds slots for its run
+ * (malloc.S) without mapping anything; outgrown, it moves to a mapping of
+ * its own, a page, which doubles up to the heap's limit (H_LIMIT slots,
+ * gl_options.cache_limit).  A medium bin's stack is mapped on its first
+ * push.  A push onto a stack at the limit first flushes the whole stack
+ * into the coalescer, oldest first.
  *
  * Deferral never costs footprint: the core flushes every stack before it
  * maps a new segment (malloc.S), and check and trim flush too, so with the
  * cache flushed no two free blocks of a heap are adjacent.  Trim and reset
- * give the slot arrays back; their pages count in the heap's footprint.
+ * give the mapped slot arrays back (the small stacks return to their inline
+ * slots); their pages count in the heap's footprint.
  */
 #include "gl_layout.h"
 
@@ -162,10 +167,12 @@ END(gl__medium_pop)
 /*
  * gl__cache_make_room(heap, class) -> eax = 0 (the stack has a free slot)
  *   or 1 (no slot array and the OS gave none).
- *   A stack below the limit grows to twice its capacity (the first array
- *   a page), capped at the limit: mremap moves or extends the mapping with
- *   its pages, so nothing is copied and no slot page faults twice.  A stack
- *   at the limit -- or one the OS would not grow -- is flushed.
+ *   A stack below the limit grows to twice its capacity (the first mapped
+ *   array at least a page), capped at the limit: out of the inline slots by
+ *   copying them into a new mapping, then by mremap, which moves or extends
+ *   the mapping with its pages, so nothing is copied and no slot page faults
+ *   twice.  A stack at the limit -- or one the OS would not grow -- is
+ *   flushed.
  *   rdi = owned heap, rsi = class.  Clobbers caller-saved registers.
  */
         .p2align 4
@@ -184,18 +191,36 @@ gl__cache_make_room:
         shlq    $3, %r14                        /* limit, bytes */
         cmpq    %r14, %r13
         jae     .Lroom_flush
-        /* new capacity: double (a page at first), at most the limit */
+        /* new capacity: double, a page at least, at most the limit */
         leaq    (%r13,%r13), %r15
         movl    $CACHE_FIRST_BYTES, %eax
-        testq   %r13, %r13
-        cmovzq  %rax, %r15
+        cmpq    %rax, %r15
+        cmovbq  %rax, %r15
         cmpq    %r14, %r15
         cmovaq  %r14, %r15
         leaq    PAGE_SIZE-1(%r15), %rcx
         andq    $-PAGE_SIZE, %rcx               /* new mapping length */
         movq    %rbx, %rdi
         testq   %r13, %r13
-        jnz     .Lroom_grow
+        jz      .Lroom_first
+        movq    H_CBASE(%rbx,%r12,8), %rax
+        subq    %rbx, %rax
+        cmpq    $HEAP_MAP_SIZE, %rax
+        jae     .Lroom_grow                     /* a mapped array */
+        /* out of the inline slots: a mapping, and the stack copied into it */
+        movq    %rcx, %rsi
+        call    gl__os_map
+        testq   %rax, %rax
+        jz      .Lroom_flush
+        movq    H_CBASE(%rbx,%r12,8), %rsi
+        movq    H_CTOP(%rbx,%r12,8), %rcx
+        subq    %rsi, %rcx                      /* the stack, bytes */
+        leaq    (%rax,%rcx), %rdx
+        movq    %rdx, H_CTOP(%rbx,%r12,8)
+        movq    %rax, %rdi
+        rep movsb
+        jmp     .Lroom_mapped
+.Lroom_first:
         movq    %rcx, %rsi
         call    gl__os_map
         testq   %rax, %rax
@@ -349,9 +374,10 @@ END(gl__flush_from)
 
 /*
  * gl__cache_release(heap) -> bytes unmapped
- *   Unmaps every class's slot array, forgetting whatever it holds: trim
- *   (after a flush), reset (which frees every block anyway) and destroy.
- *   The next push maps a page again.
+ *   Unmaps every class's mapped slot array, forgetting whatever the stacks
+ *   hold: trim (after a flush), reset (which frees every block anyway) and
+ *   destroy.  The small classes' stacks start over, empty, in their inline
+ *   slots; a medium bin's next push maps a page again.
  *   rdi = owned heap.  Clobbers caller-saved registers.
  */
 HIDDEN_ENTRY(gl__cache_release)
@@ -365,6 +391,10 @@ HIDDEN_ENTRY(gl__cache_release)
         movq    H_CBASE(%rbx,%r12,8), %rsi
         testq   %rsi, %rsi
         jz      .Lrelease_step
+        movq    %rsi, %rax
+        subq    %rbx, %rax
+        cmpq    $HEAP_MAP_SIZE, %rax
+        jb      .Lrelease_step                  /* inline slots */
         movq    H_CLIM(%rbx,%r12,8), %rdx
         subq    %rsi, %rdx
         addq    $PAGE_SIZE-1, %rdx
@@ -381,11 +411,39 @@ HIDDEN_ENTRY(gl__cache_release)
         cmpl    $CACHE_CLASSES_N, %r12d
         jb      .Lrelease_class
         movq    $0, H_MEDIUM_CACHED(%rbx)
+        movq    %rbx, %rdi
+        call    gl__cache_inline
         movq    %r13, %rax
         CFI_POP %r13
         CFI_POP %r12
         CFI_POP %rbx
         ret
 END(gl__cache_release)
+
+/*
+ * gl__cache_inline(heap)
+ *   Puts every small class's stack, empty, in its inline slots: min(limit,
+ *   INLINE_SLOTS) of them, none (always full) on a heap without a cache.
+ *   rdi = owned heap, H_LIMIT set.  Leaf.  Clobbers rax, rcx, rdx, rsi.
+ */
+HIDDEN_ENTRY(gl__cache_inline)
+        movl    H_LIMIT(%rdi), %edx
+        movl    $INLINE_SLOTS, %eax
+        cmpl    %eax, %edx
+        cmoval  %eax, %edx
+        shll    $3, %edx                        /* capacity, bytes */
+        leaq    H_INLINE_SLOTS(%rdi), %rax
+        movl    $SMALL_MIN_CLASS, %ecx
+.Linline_class:
+        movq    %rax, H_CBASE(%rdi,%rcx,8)
+        movq    %rax, H_CTOP(%rdi,%rcx,8)
+        leaq    (%rax,%rdx), %rsi
+        movq    %rsi, H_CLIM(%rdi,%rcx,8)
+        addq    $8 * INLINE_SLOTS, %rax
+        incl    %ecx
+        cmpl    $SMALL_MAX_CLASS, %ecx
+        jbe     .Linline_class
+        ret
+END(gl__cache_inline)
 
         .section .note.GNU-stack,"",@progbits

@@ -71,7 +71,8 @@
 #define SMALL_MAX_REQUEST   1000             /* SMALL_MAX_BLOCK - 8 */
 #define CACHE_MAX           65536            /* recently-freed blocks per class, at most */
 #define CACHE_DEFAULT       32768
-#define CACHE_FIRST_BYTES   4096             /* a class's first slot array: one page */
+#define CACHE_FIRST_BYTES   4096             /* a class's first mapped slot array: one page */
+#define INLINE_SLOTS        16               /* a small class's first slot array, inside the heap struct */
 /* realloc's copy and calloc's clearing move up to this many bytes in
  * 16-byte vectors, longer runs with rep movsb/stosb (copy.S) */
 #define VECTOR_MOVE_MAX     1024
@@ -169,10 +170,12 @@
 #define H_HITS              144              /* cache hits (HF_COUNT_HITS) */
 #define H_INNER             152              /* locked heap: its owned heap */
 #define H_SEGTAB            160              /* u64[256] direct-mapped segment registry */
-/* the recently-freed cache: per cache class a stack of user pointers in a
- * slot array of its own mapping; TOP == BASE: empty, TOP == LIM: full (all
- * 0 until the class first caches a block).  Cache classes 2..63 are the
- * small classes, 64..CACHE_CLASSES_N-1 the range bins of medium blocks. */
+/* the recently-freed cache: per cache class a stack of user pointers;
+ * TOP == BASE: empty, TOP == LIM: full.  Cache classes 2..63 are the small
+ * classes, whose stacks start in their INLINE_SLOTS at H_INLINE_SLOTS and
+ * move to a mapping of their own when they outgrow it; 64..CACHE_CLASSES_N-1
+ * the range bins of medium blocks, whose stacks are all 0 until the bin
+ * first caches a block. */
 #define H_CTOP              2208             /* u64[CACHE_CLASSES_N]: next free slot */
 #define H_CBASE             2944             /* u64[CACHE_CLASSES_N]: first slot */
 #define H_CLIM              3680             /* u64[CACHE_CLASSES_N]: end of the slot array */
@@ -197,8 +200,9 @@
 #define H_LARGE_GONE_POS    8312             /* next ring slot */
 #define LARGE_GONE_SLOTS    16
 #define H_MEDIUM_CACHED     8320             /* bytes of the medium blocks in the cache (whole blocks) */
-#define H_STRUCT_END        8328
-#define HEAP_MAP_SIZE       12288            /* the heap struct's own mapping */
+#define H_INLINE_SLOTS      8384             /* u64[INLINE_SLOTS] per small class 2..63: the stacks' first arrays */
+#define H_STRUCT_END        (H_INLINE_SLOTS + 8 * INLINE_SLOTS * (SMALL_MAX_CLASS - SMALL_MIN_CLASS + 1))
+#define HEAP_MAP_SIZE       16384            /* the heap struct's own mapping */
 #define LOCKED_MAP_SIZE     8192             /* a locked heap's front struct (its fast-path fields end at H_BINS) */
 
 /* the front of a locked heap: a small struct whose fast-path fields stay

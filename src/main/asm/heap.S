@@ -238,6 +238,8 @@ gl__init_owned:
         orl     $HF_NO_CACHE, H_FLAGS(%rbx)
 3:      movl    %eax, H_LIMIT(%rbx)
         movq    %rdx, H_DEPTH(%rbx)
+        movq    %rbx, %rdi
+        call    gl__cache_inline                /* the small stacks' first slots */
         /* the class of every small request -- except on a heap that counts
          * cache hits, whose table stays all class 0 (an empty stack), so that
          * its fast path always misses and the slow path pops and counts */

@@ -82,7 +82,7 @@ HIDDEN_ENTRY(gl__malloc_slow)
         cmpq    $MIN_BLOCK, %r8
         jb      gl__malloc_core                 /* taking it whole: the core's job */
         /* a run when the class's stack has free slots (a run never maps a
-         * slot page: a class never freed carves one block at a time) */
+         * slot page: a class never freed fills its inline slots) */
         movq    H_CLIM(%rdi,%rdx,8), %r9
         subq    H_CTOP(%rdi,%rdx,8), %r9        /* free slots, bytes */
         jnz     .Lslow_run

@@ -140,10 +140,10 @@ static gl_stats stats_of(gl_heap *h)
 static void *wall_behind(gl_heap *h, const void *p)
 {
     const char *behind = (const char *)p + gl_heap_usable_size(h, (void *)p) + 8;
-    void *aside[64];
+    static void *aside[4096];                     /* the class's cached blocks, and a run's spares */
     int n = 0;
     void *w = gl_heap_malloc(h, 1000);
-    while (w != NULL && w != behind && n < 64) {
+    while (w != NULL && w != behind && n < 4096) {
         aside[n++] = w;
         w = gl_heap_malloc(h, 1000);
     }
@@ -537,6 +537,23 @@ static void realloc_frees_what_it_moves(void)
     gl_heap_destroy(h);
 }
 
+/* medium blocks in the recently-freed cache, by a walk (the small ones, a
+ * run's spares among them, are not counted) */
+static uint64_t medium_cached(gl_heap *h, uint64_t *bytes)
+{
+    gl_block_info b;
+    uint64_t n = 0, sum = 0;
+    memset(&b, 0, sizeof b);
+    while (gl_heap_walk(h, &b) == 1)
+        if (b.state == GL_BLOCK_CACHED && b.size > SMALL_MAX_BLOCK) {
+            n++;
+            sum += b.size;
+        }
+    if (bytes != NULL)
+        *bytes = sum;
+    return n;
+}
+
 /* A medium block (1 KiB .. 128 KiB) that realloc moves away from waits in
  * the cache for the next request of its size; free still coalesces. */
 static void realloc_caches_medium_blocks(void)
@@ -603,15 +620,12 @@ static void realloc_caches_medium_blocks(void)
         void *b = gl_heap_malloc(h, n);
         void *w = walls[k] = wall_behind(h, b);
         CHECK(b != NULL && w != NULL, "malloc(%zu)", n);
-        uint64_t was = stats_of(h).cached_blocks;
+        uint64_t was = medium_cached(h, NULL);
         grown[k] = gl_heap_realloc(h, b, 80000);
         CHECK(grown[k] != NULL && grown[k] != b, "realloc(%zu -> 80000) moved", n);
-        uint64_t now = stats_of(h).cached_blocks;
-        if (now < was) {
+        uint64_t now = medium_cached(h, &cached_bytes);
+        if (now < was)
             turned_over = 1;
-            cached_bytes = 0;
-        }
-        cached_bytes += (n + 8 + 15) / 16 * 16;
         if (now > most)
             most = now;
         if (cached_bytes > most_bytes)
@@ -679,29 +693,32 @@ static void small_carves_come_in_runs(void)
     CHECK(h != NULL && nc != NULL && two != NULL, "gl_heap_create");
     if (h == NULL || nc == NULL || two == NULL)
         return;
-    enum { BLOCK = 48, SPARES = 16384 / BLOCK - 1 };     /* requests of 33..40 bytes */
+    enum { BLOCK = 48, RUN = 16384 / BLOCK - 1 };        /* requests of 33..40 bytes */
 
+    /* a fresh heap's first request maps its first segment, and the core
+     * carves that block alone */
     char *a = gl_heap_malloc(h, 40);
-    char *a2 = gl_heap_malloc(h, 40);
-    CHECK(a2 == a + BLOCK && stats_of(h).cached_blocks == 0,
-          "a class never freed carves one block at a time (%p, %p)", (void *)a, (void *)a2);
-    CHECK(gl_heap_free(h, a2) == GL_OK && gl_heap_malloc(h, 40) == a2, "a free gives the class its stack");
-
+    CHECK(a != NULL && stats_of(h).cached_blocks == 0, "the first block of a fresh heap is carved alone");
+    /* the class was never freed: its stack is its inline slots, and the
+     * run fills them without mapping anything */
     gl_stats before = stats_of(h);
     char *b = gl_heap_malloc(h, 40);
     gl_stats after = stats_of(h);
-    CHECK(b == a2 + BLOCK, "the run starts at the top (%p, expected %p)", (void *)b, (void *)(a2 + BLOCK));
-    CHECK(after.cached_blocks == before.cached_blocks + SPARES, "the run cached %llu spares, expected %d",
-          (unsigned long long)(after.cached_blocks - before.cached_blocks), SPARES);
+    CHECK(b == a + BLOCK, "the run starts at the top (%p, expected %p)", (void *)b, (void *)(a + BLOCK));
+    CHECK(after.footprint == before.footprint && after.os_maps == before.os_maps,
+          "a class's first run maps nothing (footprint %llu -> %llu)", (unsigned long long)before.footprint,
+          (unsigned long long)after.footprint);
+    CHECK(after.cached_blocks == before.cached_blocks + INLINE_SLOTS, "the run cached %llu spares, expected %d",
+          (unsigned long long)(after.cached_blocks - before.cached_blocks), INLINE_SLOTS);
     CHECK(after.live_blocks == before.live_blocks + 1 && after.live_bytes == before.live_bytes + 40,
           "only the block asked for is live (%llu -> %llu blocks)", (unsigned long long)before.live_blocks,
           (unsigned long long)after.live_blocks);
-    CHECK(after.free_bytes == before.free_bytes - (SPARES + 1) * BLOCK, "free bytes %llu -> %llu",
+    CHECK(after.free_bytes == before.free_bytes - (INLINE_SLOTS + 1) * BLOCK, "free bytes %llu -> %llu",
           (unsigned long long)before.free_bytes, (unsigned long long)after.free_bytes);
     /* (gl_heap_check would flush the run: checked once it is handed out) */
     CHECK(gl_heap_free(h, b + BLOCK) == GL_E_DOUBLE_FREE && gl_heap_usable_size(h, b + BLOCK) == 0,
           "a spare not handed out yet is cached, not live");
-    for (int i = 1; i <= SPARES; i++) {
+    for (int i = 1; i <= INLINE_SLOTS; i++) {
         char *s = gl_heap_malloc(h, 33 + (size_t)(i % 8));
         CHECK(s == b + (size_t)i * BLOCK, "spare %d at %p, expected %p", i, (void *)s,
               (void *)(b + (size_t)i * BLOCK));
@@ -710,10 +727,34 @@ static void small_carves_come_in_runs(void)
     }
     CHECK(stats_of(h).cached_blocks == before.cached_blocks, "the run is handed out");
     char *next = gl_heap_malloc(h, 40);
-    CHECK(next == b + (SPARES + 1) * (size_t)BLOCK, "the next run starts behind the last");
-    CHECK_HEAP(h);
+    CHECK(next == b + (INLINE_SLOTS + 1) * (size_t)BLOCK && stats_of(h).cached_blocks == INLINE_SLOTS,
+          "the next run starts behind the last");
+    CHECK_HEAP(h);                                       /* flushes the second run's spares */
+
+    /* frees past the inline slots move the stack to a page of its own,
+     * keeping what it holds */
+    before = stats_of(h);
+    CHECK(gl_heap_free(h, next) == GL_OK, "free of the second run's block");
+    for (int i = INLINE_SLOTS; i >= 0; i--)
+        CHECK(gl_heap_free(h, b + (size_t)i * BLOCK) == GL_OK, "free of run block %d", i);
+    after = stats_of(h);
+    CHECK(after.cached_blocks == INLINE_SLOTS + 2 && after.footprint == before.footprint + CACHE_FIRST_BYTES,
+          "%d frees cached on a stack moved to a page (%llu cached, footprint %llu -> %llu)", INLINE_SLOTS + 2,
+          (unsigned long long)after.cached_blocks, (unsigned long long)before.footprint,
+          (unsigned long long)after.footprint);
+    for (int i = 0; i <= INLINE_SLOTS; i++)
+        CHECK(gl_heap_malloc(h, 40) == b + (size_t)i * BLOCK, "the moved stack hands back run block %d", i);
+    CHECK(gl_heap_malloc(h, 40) == next, "and the second run's block last");
+    /* an empty stack of a page: a run of all that CARVE_RUN_BYTES holds */
+    before = stats_of(h);
+    char *c = gl_heap_malloc(h, 40);
+    after = stats_of(h);
+    CHECK(c != NULL && after.cached_blocks == before.cached_blocks + RUN && after.footprint == before.footprint,
+          "a run of %d spares on a stack of a page (%llu)", RUN,
+          (unsigned long long)(after.cached_blocks - before.cached_blocks));
+    gl_heap_free(h, c);
     gl_heap_free(h, next);
-    for (int i = SPARES; i >= 0; i--)
+    for (int i = INLINE_SLOTS; i >= 0; i--)
         CHECK(gl_heap_free(h, b + (size_t)i * BLOCK) == GL_OK, "free of run block %d", i);
     CHECK_HEAP(h);
 
@@ -772,7 +813,8 @@ static void realloc_moves_small_blocks_through_the_cache(void)
     CHECK(gl_heap_usable_size(h, a) == 0 && gl_heap_free(h, a) == GL_E_DOUBLE_FREE,
           "the old block is cached: free of it is a double free");
     CHECK(gl_heap_malloc(h, 40) == a, "malloc(40) takes the old block back from its class's stack");
-    CHECK_HEAP(h);
+    /* (no check here: it flushes the cache, and the run's spares behind q
+     * keep the tails below from merging onward) */
 
     /* shrinks: in place, split only when 32 bytes or more are left over */
     CHECK(gl_heap_realloc(h, q, 88) == q && gl_heap_usable_size(h, q) == 104,
@@ -891,9 +933,9 @@ static void moves_and_clears_exact_lengths(void)
     CHECK_HEAP(h);
     gl_heap_destroy(h);
 
-    /* the realloc fast path: a small block whose successor is in use (a
-     * wall) moves into the cached block of the next class, copying all its
-     * usable bytes (24, 40, ... 984) */
+    /* the realloc fast path: a small block whose successor is in use (the
+     * next block of its run, cached) moves into the cached block of the next
+     * class, copying all its usable bytes (24, 40, ... 984) */
     for (size_t k = 24; k + 16 <= SMALL_MAX_REQUEST; k += 16) {
         gl_heap *f = gl_heap_create(NULL);
         CHECK(f != NULL, "gl_heap_create");
@@ -907,7 +949,6 @@ static void moves_and_clears_exact_lengths(void)
         CHECK(a != NULL && gl_heap_usable_size(f, a) == k, "malloc(%zu) has %zu usable bytes", k, k);
         if (a == NULL)
             break;
-        wall_behind(f, a);
         fill(a, k, k);
         unsigned char *q = gl_heap_realloc(f, a, k + 16);
         CHECK(q == d, "realloc(%zu -> %zu) took the cached block %p (got %p)", k, k + 16, (void *)d, (void *)q);
@@ -1639,7 +1680,8 @@ int main(int argc, char **argv)
 
     begin("carve runs");
     small_carves_come_in_runs();
-    ok("a small carve brings a run of its class, cached in address order; none without a stack");
+    ok("a small carve brings a run of its class, cached in address order (a class's first maps its stack); "
+       "none without a cache");
 
     begin("walk/reset/trim");
     walk_reset_trim(h);
@@ -1659,16 +1701,21 @@ int main(int argc, char **argv)
         CHECK(hl != NULL, "gl_heap_create(cache_limit %llu)", (unsigned long long)limits[i]);
         if (hl) {
             /* 1,100 frees of one class: the stack grows through its page and
-             * doubling sizes, and is flushed whole each time it is full */
+             * doubling sizes, and is flushed whole each time it is full.  It
+             * starts with the spares of the last run the mallocs carved. */
             enum { BURST = 1100 };
             static void *burst[BURST];
             for (int k = 0; k < BURST; k++)
                 burst[k] = gl_heap_malloc(hl, 40);
+            uint64_t spares = stats_of(hl).cached_blocks;
+            CHECK(spares <= limits[i], "cache_limit %llu: %llu spares cached, within the limit",
+                  (unsigned long long)limits[i], (unsigned long long)spares);
             for (int k = 0; k < BURST; k++)
                 CHECK(gl_heap_free(hl, burst[k]) == GL_OK, "free %d of the burst", k);
             gl_stats st;
             gl_heap_stats(hl, &st);
-            uint64_t expect = limits[i] >= BURST ? BURST : (BURST - 1) % limits[i] + 1;
+            uint64_t pushed = spares + BURST;
+            uint64_t expect = limits[i] >= pushed ? pushed : (pushed - 1) % limits[i] + 1;
             CHECK(st.cached_blocks == expect, "cache_limit %llu: %llu cached after %d frees, expected %llu",
                   (unsigned long long)limits[i], (unsigned long long)st.cached_blocks, BURST,
                   (unsigned long long)expect);

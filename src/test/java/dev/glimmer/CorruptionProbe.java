@@ -184,7 +184,8 @@ public final class CorruptionProbe {
      * first a malloc that carves the top.
      */
     private static void overflowTop(GlimmerHeap heap, SplittableRandom random, boolean mallocFirst) {
-        long a = live(heap, heap.malloc(100), 400);
+        // a medium block: carved from the top with no run of spares behind it
+        long a = live(heap, heap.malloc(1100), 400);
         long hit = a + heap.usableSize(a);
         byte[] old = overflow(hit, false);
         damaged("the top's header", hit, 8, false);
@@ -327,6 +328,7 @@ public final class CorruptionProbe {
 
     /** A write after free over a free block's footer, then the block after it is freed. */
     private static void uafFooter(GlimmerHeap heap, SplittableRandom random) {
+        live(heap, heap.malloc(2000), 699);         // a live predecessor: a's footer stays until b is freed
         long a = heap.malloc(2000);
         long b = live(heap, heap.malloc(2000), 700);
         live(heap, heap.malloc(64), 701);

@@ -122,6 +122,7 @@ class DoubleFreeTest {
                     p[i] = h.mustMalloc(size);
                 }
                 long extra = h.mustMalloc(size);
+                h.check();                      // flushes the spares of the runs carved: the stack holds only p
                 long cachedBefore = h.stats().cachedBlocks();
                 for (long q : p) {
                     h.mustFree(q);              // the stack of this class is now full

@@ -123,10 +123,11 @@ class HeapWalkAndStatsTest {
             heap.malloc(100);                  // 112-byte block: class 7
             assertEquals(5, heap.stats().classLive()[2]);
             assertEquals(1, heap.stats().classLive()[7]);
+            long spares = heap.stats().cachedBlocks(); // of the runs the carves brought
             heap.free(p[0]);
             heap.free(p[1]);
             HeapStats s = heap.stats();
-            assertEquals(2, s.cachedBlocks(), s.toString());
+            assertEquals(spares + 2, s.cachedBlocks(), s.toString());
             assertEquals(3, s.classLive()[2], "class_live excludes cached blocks: " + s);
             heap.check();
             assertEquals(0, heap.stats().cachedBlocks(), "check() flushes the cache");

@@ -724,7 +724,7 @@ public final class MisuseFuzzer {
                 }
                 case 4, 5, 6, 7 -> {                     // write after free over a free block's links
                     long p = heap.malloc(3000);
-                    long guard = heap.malloc(16);
+                    long guard = heap.malloc(1100);      // medium: carved right behind p, no run between
                     live.put(guard, new long[] {0, guard});
                     order.add(guard);
                     heap.free(p);
@@ -739,9 +739,9 @@ public final class MisuseFuzzer {
                 }
                 default -> {                             // write after free over a free block's footer
                     long p = heap.malloc(3000);
-                    long q = heap.malloc(100);
-                    TestMemory.fill(q, 100, q);
-                    live.put(q, new long[] {100, q});
+                    long q = heap.malloc(1100);          // medium: carved right behind p, no run between
+                    TestMemory.fill(q, 1100, q);
+                    live.put(q, new long[] {1100, q});
                     order.add(q);
                     heap.free(p);
                     ALL.set(JAVA_LONG, q - 16, ALL.get(JAVA_LONG, q - 16) + 16L * (1 + r.nextInt(1000)));
