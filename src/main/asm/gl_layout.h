@@ -394,6 +394,25 @@ name:                           \
 .endm
 
 /*
+ * BIAS_ENTER front, tmp, other, revoked: the biased way into a front (see
+ * LOCKED_FORWARD).  Falls through with LK_BUSY raised when the calling
+ * thread is the front's bias owner; goes to `other`, having touched
+ * nothing, when the front is not biased or biased to another thread, and to
+ * `revoked`, with LK_BUSY raised (to be lowered), when the bias was taken
+ * away meanwhile.  tmp is clobbered.
+ */
+.macro BIAS_ENTER front, tmp, other, revoked
+        movq    LK_OWNER(\front), \tmp
+        testq   \tmp, \tmp                      /* %fs:0 is read only on a biased */
+        jz      \other                          /* heap: its creator had a thread pointer */
+        cmpq    %fs:0, \tmp                     /* this thread? (its TCB's self pointer) */
+        jne     \other
+        movl    $1, LK_BUSY(\front)
+        cmpq    \tmp, LK_OWNER(\front)
+        jne     \revoked
+.endm
+
+/*
  * LOCKED_FORWARD fn [, counting_fn]: the body of a public entry point called
  * on a front.  Runs fn(inner, same arguments) -- or counting_fn when given
  * and the owned heap counts cache hits -- and returns rax/rdx, either
@@ -410,14 +429,7 @@ name:                           \
 .macro LOCKED_FORWARD fn, counting_fn
         CFI_PUSH %rbx
         movq    %rdi, %rbx
-        movq    LK_OWNER(%rdi), %rax
-        testq   %rax, %rax                      /* %fs:0 is read only on a biased */
-        jz      .Llf_locked\@                   /* heap: its creator had a thread pointer */
-        cmpq    %fs:0, %rax                     /* this thread? (its TCB's self pointer) */
-        jne     .Llf_locked\@
-        movl    $1, LK_BUSY(%rdi)
-        cmpq    %rax, LK_OWNER(%rdi)
-        jne     .Llf_revoked\@
+        BIAS_ENTER %rdi, %rax, .Llf_locked\@, .Llf_revoked\@
         movq    H_INNER(%rdi), %rdi
         CALL_INNER \fn, \counting_fn
         movl    $0, LK_BUSY(%rbx)

@@ -1247,6 +1247,16 @@ static void bias_is_taken_and_revoked(void)
 #define RACE_OPS 4000
 struct racer { gl_heap *h; uint64_t seed; volatile int *go; };
 
+/* h, or the default heap through gl_malloc and gl_free when h is NULL */
+static void *any_malloc(gl_heap *h, size_t n) { return h ? gl_heap_malloc(h, n) : gl_malloc(n); }
+static int any_free(gl_heap *h, void *p)
+{
+    if (h)
+        return gl_heap_free(h, p);
+    gl_free(p);
+    return GL_OK;                                  /* misuse would show in the error counts */
+}
+
 static void race_ops(gl_heap *h, uint64_t seed)
 {
     struct blk slot[64];
@@ -1255,17 +1265,17 @@ static void race_ops(gl_heap *h, uint64_t seed)
         struct blk *b = &slot[rnd(&seed) % 64];
         if (b->p) {
             CHECK(verify(b->p, b->n, b->key) == b->n, "block damaged while the bias was revoked");
-            CHECK(gl_heap_free(h, b->p) == GL_OK, "free while the bias was revoked");
+            CHECK(any_free(h, b->p) == GL_OK, "free while the bias was revoked");
             b->p = NULL;
         } else {
             b->n = 1 + rnd(&seed) % (rnd(&seed) % 8 ? 200 : 3000);
             b->key = rnd(&seed);
-            CHECK((b->p = gl_heap_malloc(h, b->n)) != NULL, "malloc(%zu)", b->n);
+            CHECK((b->p = any_malloc(h, b->n)) != NULL, "malloc(%zu)", b->n);
             fill(b->p, b->n, b->key);
         }
     }
     for (int i = 0; i < 64; i++)
-        if (slot[i].p) CHECK(gl_heap_free(h, slot[i].p) == GL_OK, "free");
+        if (slot[i].p) CHECK(any_free(h, slot[i].p) == GL_OK, "free");
 }
 
 static void *race_second(void *arg)
@@ -1300,6 +1310,57 @@ static void revocation_races_the_owner(void)
     }
     ok("%d rounds: a second thread revokes the bias while its owner runs %d calls (%d rounds began biased)",
        RACE_ROUNDS, RACE_OPS, revoked);
+}
+
+/* gl_malloc and gl_free run the owned heap's fast paths with the bias
+ * handshake of their own.  A default heap loses its bias once, so each
+ * round runs in a child of fork(), whose main thread still owns the bias
+ * (its thread pointer is the parent's): a second thread arrives while the
+ * owner runs calls back to back.  The child's exit status names what broke:
+ * 3 still biased, 4 blocks lost or gained, 5 errors counted, 6 a failed
+ * heap check (a damaged block fails its CHECK, status 1; a hang, SIGALRM). */
+#define DEFAULT_RACE_ROUNDS 100
+
+static void default_fast_paths_race_a_revocation(void)
+{
+    gl_heap *d = gl_default_heap();
+    if (stats_of(d).lock_biased == 0) {
+        ok("skipped: the default heap is not biased (no membarrier)");
+        return;
+    }
+    for (int round = 0; round < DEFAULT_RACE_ROUNDS; round++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork");
+        if (pid == 0) {
+            alarm(30);                             /* a revoker left waiting on LK_BUSY: killed, not hung */
+            gl_stats before = stats_of(d);
+            volatile int go = 0;
+            struct racer r = { NULL, rng_state + 131 * (uint64_t)round, &go };
+            pthread_t t;
+            if (pthread_create(&t, NULL, race_second, &r) != 0)
+                _exit(2);
+            go = 1;
+            race_ops(NULL, r.seed ^ 0x9e3779b9u);
+            pthread_join(t, NULL);
+            gl_stats after = stats_of(d);
+            gl_check_report rep;
+            if (after.lock_biased != 0)
+                _exit(3);
+            if (after.live_blocks != before.live_blocks)
+                _exit(4);
+            for (int k = 1; k < GL_ERROR_KINDS; k++)
+                if (after.errors[k] != before.errors[k])
+                    _exit(5);
+            _exit(gl_heap_check(d, &rep) == 0 ? 0 : 6);
+        }
+        int status = 0;
+        CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d: the child's race: status 0x%x", round, status);
+    }
+    CHECK(stats_of(d).lock_biased == 1, "the parent's default heap is still biased");
+    ok("%d children: a second thread revokes the default heap's bias while gl_malloc/gl_free run %d calls",
+       DEFAULT_RACE_ROUNDS, RACE_OPS);
 }
 
 /* In a forked child: a second thread calls h, which must end the bias and
@@ -1398,7 +1459,7 @@ static void revocation_without_membarrier(void)
 }
 
 /* ---- 9. the default heap --------------------------------------------------- */
-static void default_heap(void)
+static void default_heap(const char *how)
 {
     gl_heap *d = gl_default_heap();
     CHECK(d != NULL, "gl_default_heap() = NULL");
@@ -1455,7 +1516,7 @@ static void default_heap(void)
     CHECK(after.errors[2] == before.errors[2] + 1, "gl_free foreign pointer counted %" PRIu64 " times",
           after.errors[2] - before.errors[2]);
     CHECK_HEAP(d);
-    ok("gl_malloc, gl_free, gl_calloc, gl_realloc, gl_aligned_alloc, gl_usable_size");
+    ok("gl_malloc, gl_free, gl_calloc, gl_realloc, gl_aligned_alloc, gl_usable_size (%s)", how);
 }
 
 /* ---- fresh memory: the top's windows, the cache's slot arrays ----------------- */
@@ -1762,6 +1823,10 @@ int main(int argc, char **argv)
     threads(locked, 0, "locked heap");
     CHECK(stats_of(gl_default_heap()).lock_biased == (uint64_t)membarrier_expedited(),
           "the default heap is biased to its first caller, this thread, until now");
+    begin("default heap");
+    default_heap(membarrier_expedited() ? "biased: gl_malloc's and gl_free's own fast paths" : "never biased here");
+    default_fast_paths_race_a_revocation();
+    begin("threads");
     threads(NULL, 1, "default heap");
     CHECK(stats_of(gl_default_heap()).lock_biased == 0, "the default heap's bias is gone once other threads called");
 
@@ -1772,7 +1837,7 @@ int main(int argc, char **argv)
     revocation_without_membarrier();
 
     begin("default heap");
-    default_heap();
+    default_heap("locked: the bias is gone");
 
     begin("destroy");
     gl_heap_destroy(locked);
