@@ -53,12 +53,27 @@ HIDDEN_ENTRY(gl__free_slow)
 END(gl__free_slow)
 
 /*
- * gl__free_locked(front, p): free on a locked heap, under its lock.  Also
- * gl_free's way in: the default heap is always a front.
+ * gl__free_locked(front, p) -> eax = status: free on a locked heap: its
+ * fast path (LOCKED_FREE_FAST), then gl__free_forward.  Also the front's
+ * gl_heap_free, whose own fast path only misses.
  */
+        .p2align 4
 HIDDEN_ENTRY(gl__free_locked)
-        LOCKED_FORWARD gl__heap_free
+        movq    %rdi, %r9
+        LOCKED_FREE_FAST .Lfree_locked_forward
+.Lfree_locked_forward:
+        movq    %r9, %rdi
+        jmp     gl__free_forward
 END(gl__free_locked)
+
+/*
+ * gl__free_forward(front, p) -> eax = status: free on a locked heap through
+ * LOCKED_FORWARD (the lock, or the bias, and the owned heap's whole path,
+ * which reports misuse).
+ */
+HIDDEN_ENTRY(gl__free_forward)
+        LOCKED_FORWARD gl__heap_free
+END(gl__free_forward)
 
 /*
  * gl__classify(heap, p) -> eax = kind, rdx = header, rcx = header word

@@ -448,6 +448,61 @@ name:                           \
         ret
 .endm
 
+/*
+ * LOCKED_MALLOC_FAST front, size, fail: the fast path of malloc on a locked
+ * heap (gl__malloc_locked, and gl_malloc on the default heap).  For the
+ * thread the heap is biased to, a small request pops its class's stack in
+ * the owned heap, counted as a hit when that heap counts them, and returns
+ * (ret) the block in rax: gl_heap_malloc's fast path and
+ * gl__malloc_counting's pop inside the bias handshake, without the calls of
+ * LOCKED_FORWARD.  Anything else goes to `fail` having changed nothing
+ * (LK_BUSY lowered), front and size intact.  Clobbers rax, rcx, r8, r9.
+ */
+.macro LOCKED_MALLOC_FAST front, size, fail
+        cmpq    $SMALL_MAX_REQUEST, \size
+        ja      \fail
+        BIAS_ENTER \front, %rax, \fail, .Llmf_leave\@
+        movq    H_INNER(\front), %r8
+        CLASS_OF_REQUEST \size, %ecx, %eax      /* a counting heap's table is all class 0 */
+        CACHE_POP %r8, %rcx, %r9, %rax, .Llmf_leave\@
+        testl   $HF_COUNT_HITS, H_FLAGS(%r8)
+        jz      .Llmf_counted\@
+        incq    H_HITS(%r8)
+.Llmf_counted\@:
+        movl    $0, LK_BUSY(\front)
+        ret
+.Llmf_leave\@:
+        movl    $0, LK_BUSY(\front)
+        jmp     \fail
+.endm
+
+/*
+ * LOCKED_FREE_FAST fail: the fast path of free on a locked heap
+ * (gl__free_locked, and gl_free on the default heap).  r9 = front, rsi = p.
+ * For the thread the heap is biased to, a pointer that passes gl_heap_free's
+ * test (OWNED_BLOCK_TEST) and whose class's stack has room is pushed, and
+ * it returns (ret) GL_OK in eax; anything else goes to `fail` having
+ * changed nothing (LK_BUSY lowered), r9 and rsi intact, for the locked path
+ * to free or report.  Clobbers rax, rcx, rdx, rdi.
+ */
+.macro LOCKED_FREE_FAST fail
+        BIAS_ENTER %r9, %rax, \fail, .Llff_leave\@
+        movq    H_INNER(%r9), %rdi
+        OWNED_BLOCK_TEST .Llff_leave\@
+        cmpq    $SMALL_MAX_CLASS, %rax
+        ja      .Llff_leave\@
+        movq    H_CTOP(%rdi,%rax,8), %rcx
+        cmpq    H_CLIM(%rdi,%rax,8), %rcx
+        jae     .Llff_leave\@                   /* full, or no cache */
+        CACHE_PUSH %rdi, %rsi, %rax, %rcx
+        movl    $0, LK_BUSY(%r9)
+        xorl    %eax, %eax
+        ret
+.Llff_leave\@:
+        movl    $0, LK_BUSY(%r9)
+        jmp     \fail
+.endm
+
 /* out = range bin of block size `size` > SMALL_MAX_BLOCK (also the cache
  * class of a medium block).  Clobbers rcx. */
 .macro RANGE_BIN_INDEX size, out

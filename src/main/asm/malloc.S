@@ -193,13 +193,22 @@ gl__run_spares:
         .text
 
 /*
- * gl__malloc_locked(front, size): malloc on a locked heap, under its lock.
- * Also gl_malloc's way in: the default heap is always a front, so its fast
- * path would only miss.
+ * gl__malloc_locked(front, size): malloc on a locked heap: its fast path
+ * (LOCKED_MALLOC_FAST), then gl__malloc_forward.  The front's own fast
+ * path (gl_heap_malloc) only misses and comes here.
  */
+        .p2align 4
 HIDDEN_ENTRY(gl__malloc_locked)
-        LOCKED_FORWARD gl__heap_malloc, gl__malloc_counting
+        LOCKED_MALLOC_FAST %rdi, %rsi, gl__malloc_forward
 END(gl__malloc_locked)
+
+/*
+ * gl__malloc_forward(front, size): malloc on a locked heap through
+ * LOCKED_FORWARD: under the lock, or the bias, the owned heap's whole path.
+ */
+HIDDEN_ENTRY(gl__malloc_forward)
+        LOCKED_FORWARD gl__heap_malloc, gl__malloc_counting
+END(gl__malloc_forward)
 
 /*
  * gl__malloc_core(heap, size) -> rax = block or 0, rdx = 1 if known zeroed
