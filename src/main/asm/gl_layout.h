@@ -70,7 +70,7 @@
 #define SMALL_MAX_BLOCK     1008
 #define SMALL_MAX_REQUEST   1000             /* SMALL_MAX_BLOCK - 8 */
 #define CACHE_MAX           65536            /* recently-freed blocks per class, at most */
-#define CACHE_DEFAULT       32768
+#define CACHE_DEFAULT       65536
 #define CACHE_FIRST_BYTES   4096             /* a class's first mapped slot array: one page */
 #define INLINE_SLOTS        16               /* a small class's first slot array, inside the heap struct */
 /* realloc's copy and calloc's clearing move up to this many bytes in

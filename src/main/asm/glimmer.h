@@ -61,7 +61,7 @@ typedef struct gl_options {
     uint64_t flags;              /* GL_HEAP_* */
     uint64_t max_search_depth;   /* blocks examined in a range bin for a best fit; 0 = default (16) */
     uint64_t cache_limit;        /* recently-freed blocks kept per small class (and per medium bin, for
-                                    blocks realloc moved away from), 0..65536; 0 = default (32768) */
+                                    blocks realloc moved away from), 0..65536; 0 = default (65536) */
     uint64_t disable_cache;      /* nonzero: no recently-freed cache at all */
     uint64_t reserved[4];        /* must be zero */
 } gl_options;

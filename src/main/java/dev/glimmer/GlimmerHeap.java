@@ -167,7 +167,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
         }
 
         /**
-         * Recently-freed blocks kept per small class, 0..65536 (default 32768). Freed small
+         * Recently-freed blocks kept per small class, 0..65536 (default 65536). Freed small
          * blocks wait there, uncoalesced, for the next allocation of their class; a class
          * whose stack reaches the limit is flushed into the coalescer, and every stack is
          * flushed before the heap maps more memory. Medium blocks (1..128 KiB) that

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.glimmer.internal.GlimmerNative;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.IntStream;
@@ -117,11 +118,22 @@ class DoubleFreeTest {
         try (HeapDriver h = f.open()) {
             long[] victim = h.victim(64, 1);
             for (long size : new long[] {24, 1000}) {
-                long[] p = new long[GlimmerNative.GL_CACHE_DEFAULT];
-                for (int i = 0; i < p.length; i++) {
-                    p[i] = h.mustMalloc(size);
+                // blocks of exactly this class: 64 Ki of them fill more than a segment, and once
+                // the heap grows a request may get a free block one class up, taken whole (its
+                // remainder too small to split), whose free goes to that class's stack
+                long usable = Math.max(32, (size + 8 + 15) / 16 * 16) - 8;
+                List<Long> otherClass = new ArrayList<>();
+                long[] p = new long[GlimmerNative.GL_CACHE_DEFAULT + 1];
+                for (int i = 0; i < p.length; ) {
+                    long q = h.mustMalloc(size);
+                    if (h.usableSize(q) == usable) {
+                        p[i++] = q;
+                    } else {
+                        otherClass.add(q);
+                    }
                 }
-                long extra = h.mustMalloc(size);
+                long extra = p[p.length - 1];
+                p = Arrays.copyOf(p, p.length - 1);
                 h.check();                      // flushes the spares of the runs carved: the stack holds only p
                 long cachedBefore = h.stats().cachedBlocks();
                 for (long q : p) {
@@ -146,6 +158,9 @@ class DoubleFreeTest {
                     assertDoubleFree(h, p[depth], GL_E_DOUBLE_FREE, "size " + size + ", after the cache was flushed");
                 }
                 assertDoubleFree(h, extra, GL_E_DOUBLE_FREE, "size " + size + ", the block that flushed the cache");
+                for (long q : otherClass) {
+                    h.mustFree(q);
+                }
             }
             h.assertSurvived(victim);
         }

@@ -65,7 +65,7 @@ public final class GlimmerNative {
     /** Most recently-freed blocks a heap may keep per small class (gl_options.cache_limit). */
     public static final int GL_CACHE_MAX = 65536;
     /** Recently-freed blocks kept per small class when the options say 0 (the default). */
-    public static final int GL_CACHE_DEFAULT = 32768;
+    public static final int GL_CACHE_DEFAULT = 65536;
 
     // ---- gl_heap_check codes ----------------------------------------------------
     public static final int GL_CHECK_OK = 0;
