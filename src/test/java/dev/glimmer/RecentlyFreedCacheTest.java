@@ -18,6 +18,9 @@ import org.junit.jupiter.api.Test;
  */
 class RecentlyFreedCacheTest {
 
+    /** A small class's first slots, inside the heap struct (gl_layout.h INLINE_SLOTS). */
+    private static final long INLINE_SLOTS = 16;
+
     private static long[] mallocAll(GlimmerHeap heap, int n, long size) {
         long[] p = new long[n];
         for (int i = 0; i < n; i++) {
@@ -73,8 +76,6 @@ class RecentlyFreedCacheTest {
             heap.check();
         }
     }
-
-    private static final long INLINE_SLOTS = 16;
 
     private static void handedOutInAddressOrder(GlimmerHeap heap, long first, long block, long spares) {
         for (long i = 1; i <= spares; i++) {
