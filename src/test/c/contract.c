@@ -813,8 +813,7 @@ static void realloc_moves_small_blocks_through_the_cache(void)
     CHECK(gl_heap_usable_size(h, a) == 0 && gl_heap_free(h, a) == GL_E_DOUBLE_FREE,
           "the old block is cached: free of it is a double free");
     CHECK(gl_heap_malloc(h, 40) == a, "malloc(40) takes the old block back from its class's stack");
-    /* (no check here: it flushes the cache, and the run's spares behind q
-     * keep the tails below from merging onward) */
+    CHECK_HEAP(h);
 
     /* shrinks: in place, split only when 32 bytes or more are left over */
     CHECK(gl_heap_realloc(h, q, 88) == q && gl_heap_usable_size(h, q) == 104,
@@ -1741,8 +1740,8 @@ int main(int argc, char **argv)
 
     begin("carve runs");
     small_carves_come_in_runs();
-    ok("a small carve brings a run of its class, cached in address order (a class's first maps its stack); "
-       "none without a cache");
+    ok("a small carve brings a run of its class, cached in address order (a class's first fills its inline "
+       "slots, mapping nothing); none without a cache");
 
     begin("walk/reset/trim");
     walk_reset_trim(h);
