@@ -190,6 +190,35 @@ HIDDEN_ENTRY(gl__classify)
 END(gl__classify)
 
 /*
+ * int gl_heap_pointer_status(gl_heap *h, const void *p)
+ *   What gl_heap_free(h, p) would return, with nothing freed, recorded or
+ *   counted: 0 for a live block of h (or NULL), else GL_E_NOT_OURS,
+ *   GL_E_DOUBLE_FREE or GL_E_CORRUPT.  Unlike H_LAST_ERROR, the answer
+ *   cannot be taken by another thread of a shared heap.
+ */
+ENTRY(gl_heap_pointer_status)
+        testl   $HF_LOCKED, H_FLAGS(%rdi)
+        jz      gl__pointer_status_owned
+        LOCKED_FORWARD gl__pointer_status_owned
+END(gl_heap_pointer_status)
+
+/*
+ * gl__pointer_status_owned(heap, p) -> eax: gl_heap_pointer_status on an
+ * owned heap.  Leaf (gl__classify's clobbers).
+ */
+HIDDEN_ENTRY(gl__pointer_status_owned)
+        xorl    %eax, %eax
+        testq   %rsi, %rsi
+        jz      .Lps_out
+        call    gl__classify                    /* kind 0 or 1 (live), or a status */
+        testl   %eax, %eax
+        js      .Lps_out
+        xorl    %eax, %eax
+.Lps_out:
+        ret
+END(gl__pointer_status_owned)
+
+/*
  * gl__inside_free(heap, p) -> eax = 1 if p lies inside a free block (or the
  * top) of its segment, else 0
  *   p is in a segment of the heap and is no block start.  The block holding

@@ -77,6 +77,8 @@ void    *gl_heap_aligned_alloc(gl_heap *h, size_t alignment, size_t size);
 int      gl_heap_free(gl_heap *h, void *p);         /* 0 ok; negative GL_E_* on misuse; free(NULL) is 0 */
 size_t   gl_heap_usable_size(gl_heap *h, void *p);  /* 0 for a pointer that is not a live block */
 int      gl_heap_last_error(gl_heap *h);            /* the last GL_E_* recorded, then cleared to 0 */
+int      gl_heap_pointer_status(gl_heap *h, const void *p); /* what gl_heap_free(h, p) would return;
+                                                       nothing freed or recorded (0: a live block, or NULL) */
 
 /* ---- statistics -------------------------------------------------------- */
 #define GL_SMALL_CLASSES 64      /* class c holds blocks of 16*c bytes (header included), c = 2..63 */

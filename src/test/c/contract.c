@@ -1681,6 +1681,95 @@ static int every_small_size(uint64_t flags, const char *kind)
     return sizes;
 }
 
+/* gl_heap_pointer_status answers what gl_heap_free would, for every kind of
+ * pointer, and records nothing: no error counted, H_LAST_ERROR untouched.
+ * (On a shared heap another thread's failure can take the last error; this
+ * answer it cannot.)  Each misuse is then confirmed by gl_heap_free itself. */
+static void pointer_status_answers_as_free_would(uint64_t flags, const char *kind)
+{
+    gl_options o = { .flags = flags };
+    gl_heap *h = gl_heap_create(&o);
+    gl_heap *other = gl_heap_create(NULL);
+    CHECK(h != NULL && other != NULL, "gl_heap_create");
+    if (h == NULL || other == NULL)
+        return;
+    char *small = gl_heap_malloc(h, 40), *medium = gl_heap_malloc(h, 3000);
+    char *large = gl_heap_malloc(h, 3u << 20), *theirs = gl_heap_malloc(other, 40);
+    void *libc = malloc(64);
+    CHECK(small && medium && large && theirs && libc, "the blocks to ask about");
+    gl_heap_last_error(h);                        /* 0 from here on, unless something records */
+    gl_stats before = stats_of(h);
+
+    CHECK(gl_heap_pointer_status(h, NULL) == GL_OK, "%s: NULL is what free accepts", kind);
+    CHECK(gl_heap_pointer_status(h, small) == GL_OK, "%s: a live small block", kind);
+    CHECK(gl_heap_pointer_status(h, medium) == GL_OK, "%s: a live medium block", kind);
+    CHECK(gl_heap_pointer_status(h, large) == GL_OK, "%s: a live large block", kind);
+    struct { void *p; int status; const char *what; } misuse[] = {
+        { small + 16, GL_E_NOT_OURS, "an interior pointer" },
+        { small + 8, GL_E_NOT_OURS, "a misaligned pointer" },
+        { theirs, GL_E_NOT_OURS, "another heap's block" },
+        { libc, GL_E_NOT_OURS, "a libc block" },
+        { static_buf, GL_E_NOT_OURS, "a static array" },
+        { (void *)(uintptr_t)16, GL_E_NOT_OURS, "address 16" },
+    };
+    int n = sizeof misuse / sizeof misuse[0];
+    for (int i = 0; i < n; i++) {
+        int st = gl_heap_pointer_status(h, misuse[i].p);
+        CHECK(st == misuse[i].status, "%s: pointer_status(%s) = %d, expected %d", kind, misuse[i].what,
+              st, misuse[i].status);
+    }
+    gl_stats mid = stats_of(h);
+    CHECK(memcmp(mid.errors, before.errors, sizeof mid.errors) == 0, "%s: pointer_status counted an error", kind);
+    CHECK(gl_heap_last_error(h) == GL_OK, "%s: pointer_status recorded a last error", kind);
+    for (int i = 0; i < n; i++) {
+        int rc = gl_heap_free(h, misuse[i].p);
+        CHECK(rc == misuse[i].status, "%s: gl_heap_free(%s) = %d, pointer_status said %d", kind, misuse[i].what,
+              rc, misuse[i].status);
+    }
+
+    /* freed blocks: cached (small), coalesced (medium), unmapped (large) */
+    CHECK(gl_heap_free(h, small) == GL_OK && gl_heap_free(h, medium) == GL_OK && gl_heap_free(h, large) == GL_OK,
+          "%s: the live blocks free", kind);
+    gl_heap_last_error(h);
+    before = stats_of(h);
+    CHECK(gl_heap_pointer_status(h, small) == GL_E_DOUBLE_FREE, "%s: a cached block", kind);
+    CHECK(gl_heap_pointer_status(h, medium) == GL_E_DOUBLE_FREE, "%s: a coalesced block", kind);
+    int big = gl_heap_pointer_status(h, large);
+    CHECK(big == GL_E_DOUBLE_FREE, "%s: an unmapped large block = %d, expected GL_E_DOUBLE_FREE", kind, big);
+
+    CHECK(memcmp(stats_of(h).errors, before.errors, sizeof before.errors) == 0 && gl_heap_last_error(h) == GL_OK,
+          "%s: pointer_status of freed blocks recorded an error", kind);
+    CHECK(gl_heap_free(h, small) == GL_E_DOUBLE_FREE && gl_heap_free(h, medium) == GL_E_DOUBLE_FREE
+          && gl_heap_free(h, large) == GL_E_DOUBLE_FREE, "%s: gl_heap_free agrees on the freed blocks", kind);
+
+    /* a damaged header: a write past the end of the block before it */
+    gl_heap_last_error(h);
+    before = stats_of(h);
+    char *a = gl_heap_malloc(h, 3000);
+    char *b = gl_heap_malloc(h, 3000);
+    CHECK(a && b, "%s: two medium blocks", kind);
+    if (a && b && b == a + gl_heap_usable_size(h, a) + 8) {
+        uint64_t saved;
+        memcpy(&saved, b - 8, sizeof saved);
+        b[-8] ^= 0x5a;
+        int st = gl_heap_pointer_status(h, b);
+        CHECK(st == GL_E_CORRUPT, "%s: a damaged header = %d, expected GL_E_CORRUPT", kind, st);
+        memcpy(b - 8, &saved, sizeof saved);
+    } else {
+        CHECK(0, "%s: the second medium block is not right behind the first", kind);
+    }
+    gl_stats after = stats_of(h);
+    CHECK(memcmp(after.errors, before.errors, sizeof after.errors) == 0 && gl_heap_last_error(h) == GL_OK,
+          "%s: pointer_status of a damaged block recorded an error", kind);
+    gl_heap_free(h, a);
+    gl_heap_free(h, b);
+    CHECK_HEAP(h);
+    gl_heap_free(other, theirs);
+    free(libc);
+    gl_heap_destroy(other);
+    gl_heap_destroy(h);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 20261121;
@@ -1726,6 +1815,10 @@ int main(int argc, char **argv)
     gl_heap *nc = gl_heap_create(&nocache);
     CHECK(nc != NULL, "gl_heap_create(disable_cache)");
     misuse(nc, h, "heap without cache");
+    pointer_status_answers_as_free_would(0, "owned heap");
+    pointer_status_answers_as_free_would(GL_HEAP_LOCKED, "locked heap");
+    ok("gl_heap_pointer_status: live, foreign, interior, freed and damaged pointers as gl_heap_free "
+       "answers them, with nothing recorded");
 
     begin("bad requests");
     bad_requests(h);

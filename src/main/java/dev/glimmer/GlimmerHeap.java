@@ -458,29 +458,20 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
     }
 
     /**
-     * A NULL from realloc: the size (decided here), memory (then the block is still live), or
-     * the pointer (double free, not ours, damaged), whose kind only the native heap knows. When
-     * last_error does not fit the call (another thread's failure got in between), the pointer is
-     * classified again with gl_heap_usable_size, which records its status — at the price of a
-     * second count in the error statistics, on that rare path only.
+     * A NULL from realloc: the size (decided here), the pointer (double free, not ours,
+     * damaged), or memory (then the block is still live). The pointer's kind comes from
+     * gl_heap_pointer_status, which answers the caller alone; last_error, which another
+     * thread's failure may have replaced, only adds a damaged heap found on the way.
      */
     private GlimmerException reallocFailed(String call, long address, long size) {
         int reported = GlimmerNative.heapLastError(heap);
-        int status = reported;
+        int status;
         if (Long.compareUnsigned(size, MAX_SIZE) > 0) {
             status = GlimmerNative.GL_E_SIZE;
         } else {
-            for (int attempt = 0; attempt < 4; attempt++) {
-                boolean pointerKind = status == GlimmerNative.GL_E_DOUBLE_FREE
-                        || status == GlimmerNative.GL_E_NOT_OURS || status == GlimmerNative.GL_E_CORRUPT;
-                if (pointerKind) {
-                    break;
-                }
-                if (GlimmerNative.heapUsableSize(heap, address) != 0) {
-                    status = GlimmerNative.GL_E_NOMEM;       // the block is live: memory was the problem
-                    break;
-                }
-                status = GlimmerNative.heapLastError(heap); // the pointer's own classification
+            status = GlimmerNative.heapPointerStatus(heap, address);
+            if (status == GlimmerNative.GL_OK) {        // a live block (or NULL): memory, or damage met
+                status = reported == GlimmerNative.GL_E_CORRUPT ? reported : GlimmerNative.GL_E_NOMEM;
             }
         }
         return Failures.allocationFailed(heap, status, call, address, size);

@@ -79,6 +79,22 @@ class NativeContractTest {
         }
     }
 
+    /** What a failed realloc's pointer is, asked without touching the heap's one last-error word. */
+    @Test
+    void pointerStatusAnswersAsFreeWouldAndLeavesTheLastErrorAlone() {
+        long live = GlimmerNative.heapMalloc(heap, 64);
+        long freed = GlimmerNative.heapMalloc(heap, 64);
+        assertEquals(GlimmerNative.GL_OK, GlimmerNative.heapFree(heap, freed));
+        assertEquals(0, GlimmerNative.heapMalloc(heap, -1L));          // records GL_E_SIZE
+        assertEquals(GlimmerNative.GL_OK, GlimmerNative.heapPointerStatus(heap, live));
+        assertEquals(GlimmerNative.GL_OK, GlimmerNative.heapPointerStatus(heap, 0));
+        assertEquals(GlimmerNative.GL_E_DOUBLE_FREE, GlimmerNative.heapPointerStatus(heap, freed));
+        assertEquals(GlimmerNative.GL_E_NOT_OURS, GlimmerNative.heapPointerStatus(heap, live + 16));
+        assertEquals(GlimmerNative.GL_E_NOT_OURS, GlimmerNative.heapPointerStatus(heap, 0x1000));
+        assertEquals(GlimmerNative.GL_E_SIZE, GlimmerNative.heapLastError(heap), "the earlier failure's status");
+        assertEquals(GlimmerNative.GL_OK, GlimmerNative.heapFree(heap, live));
+    }
+
     @Test
     void mallocOfZeroReturnsAUniqueValidPointerEachTime() {
         Set<Long> seen = new HashSet<>();

@@ -23,7 +23,8 @@ import java.lang.invoke.MethodHandle;
  *       {@code ADDRESS} argument costs a segment-to-address conversion (and a scope
  *       acquire) per call. {@code int} results are {@code JAVA_INT}.</li>
  *   <li>{@link Linker.Option#critical(boolean) critical(false)} for the calls that never
- *       run long: malloc, calloc, realloc, aligned_alloc, free, usable_size, last_error
+ *       run long: malloc, calloc, realloc, aligned_alloc, free, usable_size, last_error,
+ *       pointer_status
  *       and stats. A critical call skips the Java-to-native thread-state transition (about
  *       1 ns of a 3.7 ns downcall here); the price is that a safepoint waits for it,
  *       which is harmless for calls of nanoseconds to microseconds. (A realloc of a
@@ -206,6 +207,7 @@ public final class GlimmerNative {
     private static final MethodHandle HEAP_FREE = bind("gl_heap_free", I_LL, CRITICAL);
     private static final MethodHandle HEAP_USABLE_SIZE = bind("gl_heap_usable_size", L_LL, CRITICAL);
     private static final MethodHandle HEAP_LAST_ERROR = bind("gl_heap_last_error", I_L, CRITICAL);
+    private static final MethodHandle HEAP_POINTER_STATUS = bind("gl_heap_pointer_status", I_LL, CRITICAL);
     private static final MethodHandle HEAP_STATS = bind("gl_heap_stats", V_LL, CRITICAL);
     private static final MethodHandle HEAP_CHECK = bind("gl_heap_check", I_LL, PLAIN);
     private static final MethodHandle HEAP_WALK = bind("gl_heap_walk", I_LL, PLAIN);
@@ -329,6 +331,18 @@ public final class GlimmerNative {
     public static int heapLastError(long heap) {
         try {
             return (int) HEAP_LAST_ERROR.invokeExact(heap);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * What {@code gl_heap_free(heap, p)} would return ({@code GL_OK} for a live block or 0),
+     * with nothing freed or recorded: unlike the last error, no other thread can take it.
+     */
+    public static int heapPointerStatus(long heap, long p) {
+        try {
+            return (int) HEAP_POINTER_STATUS.invokeExact(heap, p);
         } catch (Throwable t) {
             throw rethrow(t);
         }
