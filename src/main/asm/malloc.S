@@ -54,9 +54,10 @@ INTERNAL_ALIAS(gl_heap_malloc, gl__heap_malloc)
  * gl__malloc_slow(heap, size): a front takes its lock and runs the owned
  * heap.  On an owned heap, a small request whose cache stack was empty and
  * for which no small bin can serve carves the top right here -- leaf code,
- * no frame -- which is what batches of fresh allocations do, with the
- * class's run when its stack has free slots; everything else goes to the
- * core.  Clobbers rax, rcx, rdx, rsi, r8-r11.
+ * no frame (a run's loop keeps its invariants in four saved registers) --
+ * which is what batches of fresh allocations do, with the class's run
+ * when its stack has free slots; everything else goes to the core.
+ * Clobbers rax, rcx, rdx, rsi, r8-r11.
  */
 HIDDEN_ENTRY(gl__malloc_slow)
         testl   $HF_LOCKED | HF_COUNT_HITS, H_FLAGS(%rdi)
@@ -130,20 +131,50 @@ HIDDEN_ENTRY(gl__malloc_slow)
         jmp     .Lslow_carve
 .Lslow_spares:
         /* the spares, cached, pushed highest first: the stack hands them
-         * out in address order.  rsi = the stack's top slot meanwhile. */
-        movq    H_CTOP(%rdi,%rdx,8), %rsi
+         * out in address order.  What their headers share (MKHDR's terms
+         * but the address), the segment's bitmap and where the run ends
+         * are worked out once; r9 walks down their user pointers. */
+        CFI_PUSH %rbx
+        CFI_PUSH %rbp
+        CFI_PUSH %r12
+        CFI_PUSH %r13
+        movq    H_CTOP(%rdi,%rdx,8), %rsi       /* the stack's top slot */
+        movq    H_KEY(%rdi), %rbx
+        movq    %rcx, %r8
+        shrq    $4, %r8
+        subq    %r8, %rbx                       /* key - size/16: the tag, but for ^ p */
+        movq    %rcx, %rbp
+        shlq    $HDR_SIZE_SHIFT, %rbp
+        btsq    $HDR_CACHED_BIT, %rbp           /* size and CACHED */
+        leaq    8(%rax,%rcx), %r12              /* the lowest spare's user pointer */
+        movq    %rax, %r11
+        andq    $-SEG_SIZE, %r11
+        addq    $SEG_STARTS, %r11               /* the segment's bitmap of block starts */
+        addq    $8, %r9                         /* the new top's user pointer */
+        .p2align 4
 .Lslow_spare:
         subq    %rcx, %r9
-        MKHDR   %rdi, %r9, %rcx, %r10, %r11
-        btsq    $HDR_CACHED_BIT, %r10
-        movq    %r10, (%r9)
-        STARTS_UPDATE btsq, %r9, %r8, %r10, %r11
-        leaq    8(%r9), %r10
-        movq    %r10, (%rsi)
+        movq    %r9, %r8
+        xorq    %rbx, %r8
+        andl    $HDR_TAG_MASK, %r8d
+        orq     %rbp, %r8
+        movq    %r8, -8(%r9)                    /* its header, CACHED */
+        movq    %r9, %r8                        /* STARTS_UPDATE btsq, with the base known */
+        shrq    $7, %r8
+        andl    $SEG_STARTS_WORD_MASK, %r8d
+        movq    (%r11,%r8), %r13
+        movq    %r9, %r10
+        shrq    $4, %r10
+        btsq    %r10, %r13
+        movq    %r13, (%r11,%r8)
+        movq    %r9, (%rsi)
         addq    $8, %rsi
-        leaq    (%rax,%rcx), %r10
-        cmpq    %r10, %r9
+        cmpq    %r12, %r9
         jne     .Lslow_spare
+        CFI_POP %r13
+        CFI_POP %r12
+        CFI_POP %rbp
+        CFI_POP %rbx
         /* a cached block counts as live: the spares go from free to live */
         movq    %rsi, %r8
         subq    H_CTOP(%rdi,%rdx,8), %r8
