@@ -960,7 +960,11 @@ def markdown(run, made, wsl):
              "allocation or random order; 1..64 KiB batches; churn (10,000 live blocks, each step frees a "
              "random one and allocates 8..512 B, 2 % 4..64 KiB); Lua style (`lua_Alloc` semantics: every "
              "allocation is `realloc(NULL, n)`, frees are `free`; buffers grown by doubling with `realloc`: "
-             "`gl_heap_realloc`, `realloc`, jemalloc's `realloc`, `mi_realloc`, `tc_realloc`).")
+             "`gl_heap_realloc`, `realloc`, jemalloc's `realloc`, `mi_realloc`, `tc_realloc`); an aged heap "
+             "(the batch of 100,000 blocks of 8..64 B freed in allocation order, on a heap that first ran "
+             "three untimed rounds of the same blocks freed in a random order: what a phase of frees in a "
+             "random order leaves to the phases after it; measured last, so that no other row runs on the "
+             "aged heap).")
     L.append("- Instruction counts: callgrind, as described above. Hardware counters are not available on "
              "this machine kind.")
     L.append("- Java: JMH forks with `--enable-native-access=ALL-UNNAMED`, the same `GLIBC_TUNABLES`, and "
