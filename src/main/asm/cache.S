@@ -171,8 +171,11 @@ END(gl__medium_pop)
  *   array at least a page), capped at the limit: out of the inline slots by
  *   copying them into a new mapping, then by mremap, which moves or extends
  *   the mapping with its pages, so nothing is copied and no slot page faults
- *   twice.  A stack at the limit -- or one the OS would not grow -- is
- *   flushed.
+ *   twice.  The pages a stack grows by are populated at once, by the mmap
+ *   or by one madvise after the mremap: a stack grows because it is full,
+ *   and its next pushes write them (a first touch costs a page about twice
+ *   as much here).  A stack at the limit -- or one the OS would not grow --
+ *   is flushed.
  *   rdi = owned heap, rsi = class.  Clobbers caller-saved registers.
  */
         .p2align 4
@@ -209,7 +212,7 @@ gl__cache_make_room:
         jae     .Lroom_grow                     /* a mapped array */
         /* out of the inline slots: a mapping, and the stack copied into it */
         movq    %rcx, %rsi
-        call    gl__os_map
+        call    gl__os_map_populated
         testq   %rax, %rax
         jz      .Lroom_flush
         movq    H_CBASE(%rbx,%r12,8), %rsi
@@ -222,7 +225,7 @@ gl__cache_make_room:
         jmp     .Lroom_mapped
 .Lroom_first:
         movq    %rcx, %rsi
-        call    gl__os_map
+        call    gl__os_map_populated
         testq   %rax, %rax
         jz      .Lroom_none
         movq    %rax, H_CTOP(%rbx,%r12,8)
@@ -235,6 +238,18 @@ gl__cache_make_room:
         call    gl__os_grow
         testq   %rax, %rax
         jz      .Lroom_flush
+        /* the pages added: the pushes that fill them come next */
+        pushq   %rax
+        .cfi_adjust_cfa_offset 8
+        leaq    PAGE_SIZE-1(%r13), %rdx
+        andq    $-PAGE_SIZE, %rdx               /* old length */
+        leaq    (%rax,%rdx), %rdi
+        leaq    PAGE_SIZE-1(%r15), %rsi
+        andq    $-PAGE_SIZE, %rsi
+        subq    %rdx, %rsi
+        call    gl__os_populate
+        popq    %rax
+        .cfi_adjust_cfa_offset -8
         movq    H_CTOP(%rbx,%r12,8), %rcx
         subq    H_CBASE(%rbx,%r12,8), %rcx
         addq    %rax, %rcx

@@ -313,6 +313,7 @@
 #define MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED  16
 #define PROT_RW             3
 #define MAP_PRIVATE_ANON    0x22
+#define MAP_POPULATE        0x8000
 #define MADV_DONTNEED       4
 #define MADV_HUGEPAGE       14
 #define MADV_POPULATE_WRITE 23               /* Linux 5.14; older kernels refuse it (EINVAL) */

@@ -31,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* ---- reporting ------------------------------------------------------------ */
@@ -1537,6 +1538,22 @@ static size_t resident_pages(uintptr_t a, size_t len)
     return n;
 }
 
+/* resident pages of this process (/proc/self/statm), read without stdio so
+ * that reading it allocates nothing */
+static long resident_now(void)
+{
+    static char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY);
+    CHECK(fd >= 0, "open /proc/self/statm");
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    CHECK(n > 0, "read /proc/self/statm");
+    buf[n > 0 ? n : 0] = 0;
+    long size = 0, resident = -1;
+    CHECK(sscanf(buf, "%ld %ld", &size, &resident) == 2, "parse /proc/self/statm: %s", buf);
+    return resident;
+}
+
 static void fresh_memory(void)
 {
     /* madvise(MADV_POPULATE_WRITE) is Linux 5.14; older kernels fault page by page */
@@ -1598,8 +1615,25 @@ static void fresh_memory(void)
     for (int i = 0; i < DEPTH; i++)
         stack[i] = gl_heap_malloc(h, 72);
     gl_stats before = stats_of(h);
-    for (int i = 0; i < DEPTH; i++)
+    /* a stack grows because it is full: the pages it grows by are populated
+     * at once (the mmap's MAP_POPULATE, a madvise after the mremap) */
+    uint64_t grown_by = 0, resident_by = 0;
+    int growths = 0;
+    for (int i = 0; i < DEPTH; i++) {
+        gl_stats s0 = stats_of(h);
+        long r0 = resident_now();
         CHECK(gl_heap_free(h, stack[i]) == GL_OK, "free %d", i);
+        gl_stats s1 = stats_of(h);
+        if (s1.os_maps != s0.os_maps) {
+            growths++;
+            grown_by += s1.footprint - s0.footprint;
+            resident_by += (uint64_t)(resident_now() - r0) * PAGE;
+        }
+    }
+    CHECK(growths >= 3, "the stack of %d blocks grew %d times", DEPTH, growths);
+    if (populate)
+        CHECK(resident_by >= grown_by, "a stack grew by %" PRIu64 " bytes in %d steps; %" PRIu64
+              " of them were resident when the free that grew it returned", grown_by, growths, resident_by);
     gl_stats grown = stats_of(h);
     CHECK(grown.cached_blocks == before.cached_blocks + DEPTH, "%d frees cached", DEPTH);
     CHECK(grown.os_unmaps == before.os_unmaps, "the slot array grew with %" PRIu64 " unmaps",
@@ -1612,7 +1646,8 @@ static void fresh_memory(void)
     CHECK_HEAP(h);
     gl_heap_destroy(h);
     ok("a fresh top is populated a 64 KiB window at a time%s; blocks carved across windows leave "
-       "them alone; slot arrays grow without unmapping", populate ? "" : " (not on this kernel)");
+       "them alone; slot arrays grow without unmapping, populated (%d steps, %" PRIu64 " KiB)",
+       populate ? "" : " (not on this kernel)", growths, grown_by / 1024);
 }
 
 /* ---- main -------------------------------------------------------------------- */
