@@ -1627,7 +1627,8 @@ static void fresh_memory(void)
         if (s1.os_maps != s0.os_maps) {
             growths++;
             grown_by += s1.footprint - s0.footprint;
-            resident_by += (uint64_t)(resident_now() - r0) * PAGE;
+            long more = resident_now() - r0;
+            resident_by += more > 0 ? (uint64_t)more * PAGE : 0;
         }
     }
     CHECK(growths >= 3, "the stack of %d blocks grew %d times", DEPTH, growths);
