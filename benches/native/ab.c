@@ -17,7 +17,13 @@
  *   fresh    a new heap (fresh memory: page faults, carving, the cache's first
  *            slot arrays), 100,000 blocks of 8..64 B allocated and freed in
  *            order, the heap destroyed -- the driver's cold row, in one process
- * Prints Mops/s (ops = mallocs + frees + reallocs) and B/A per loop.
+ *   rand10k  10,000 blocks of 8..64 B allocated, then freed in a random order
+ *   rand     the same with 100,000 blocks
+ *   aged     100,000 blocks of 8..64 B freed in allocation order, timed after
+ *            three untimed rounds that free them in a random order: what a
+ *            random phase leaves to the next one (the driver's aged-heap row)
+ * Prints Mops/s (ops = mallocs + frees + reallocs) and B/A per loop.  A
+ * fourth argument, a comma-separated list of loop names, runs only those.
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -111,6 +117,58 @@ static double batch(struct build *b)
     return 2.0 * N * R / (now() - t0) / 1e6;
 }
 
+/* rounds of n blocks of 8..64 B, freed in the order `order` (NULL: as
+ * allocated); returns Mops/s */
+static double batch_rounds(struct build *b, int n, int rounds, const uint32_t *order)
+{
+    static void *v[100000];
+    double t0 = now();
+    for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < n; i++) {
+            v[i] = must(b->malloc(b->heap, 8 + (size_t)(i * 7919) % 57));
+            *(volatile char *)v[i] = 1;
+        }
+        for (int i = 0; i < n; i++)
+            b->free(b->heap, v[order ? order[i] : (uint32_t)i]);
+    }
+    return 2.0 * n * rounds / (now() - t0) / 1e6;
+}
+
+/* a random permutation of 0 .. n-1, the same every run */
+static const uint32_t *shuffled(int n)
+{
+    static uint32_t perm[100000];
+    static int made;
+    if (made != n) {
+        uint64_t x = 0x2545F4914F6CDD1Dull;
+        for (int i = 0; i < n; i++)
+            perm[i] = (uint32_t)i;
+        for (int i = n - 1; i > 0; i--) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            int j = (int)(x % (uint64_t)(i + 1));
+            uint32_t t = perm[i]; perm[i] = perm[j]; perm[j] = t;
+        }
+        made = n;
+    }
+    return perm;
+}
+
+static double rand10k(struct build *b)
+{
+    return batch_rounds(b, 10000, 50, shuffled(10000));
+}
+
+static double rand100k(struct build *b)
+{
+    return batch_rounds(b, 100000, 5, shuffled(100000));
+}
+
+static double aged(struct build *b)
+{
+    batch_rounds(b, 100000, 3, shuffled(100000));
+    return batch_rounds(b, 100000, 5, NULL);
+}
+
 static double grow(struct build *b)
 {
     enum { BUFFERS = 64, STEPS = 200000 };
@@ -163,21 +221,41 @@ static double fresh(struct build *b)
     return mops;
 }
 
+/* is name an item of the comma-separated list? */
+static int listed(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; *p; ) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == len && strncmp(p, name, n) == 0)
+            return 1;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: ab A.so B.so [rounds]\n");
+        fprintf(stderr, "usage: ab A.so B.so [rounds [loop,...]]\n");
         return 2;
     }
     int rounds = argc > 3 ? atoi(argv[3]) : 15;
     struct build b[2];
     load(&b[0], argv[1]);
     load(&b[1], argv[2]);
+    const char *only = argc > 4 ? argv[4] : NULL;
     static const struct { const char *name; double (*run)(struct build *); } loops[] = {
         { "pairs", pairs }, { "batch", batch }, { "grow", grow }, { "fresh", fresh },
+        { "rand10k", rand10k }, { "rand", rand100k }, { "aged", aged },
     };
-    printf("%-6s %12s %12s %8s   (best of %d rounds, Mops/s)\n", "loop", "A", "B", "B/A", rounds);
+    printf("%-8s %12s %12s %8s   (best of %d rounds, Mops/s)\n", "loop", "A", "B", "B/A", rounds);
     for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++) {
+        if (only != NULL && !listed(only, loops[l].name))
+            continue;
         double best[2] = { 0, 0 };
         for (int r = 0; r < rounds; r++)
             for (int k = 0; k < 2; k++) {
@@ -185,7 +263,7 @@ int main(int argc, char **argv)
                 if (m > best[k])
                     best[k] = m;
             }
-        printf("%-6s %12.1f %12.1f %8.3f\n", loops[l].name, best[0], best[1], best[1] / best[0]);
+        printf("%-8s %12.1f %12.1f %8.3f\n", loops[l].name, best[0], best[1], best[1] / best[0]);
     }
     return 0;
 }
