@@ -34,10 +34,10 @@ import org.openjdk.jmh.runner.options.TimeValue;
  */
 public final class Run {
 
-    private record Mode(String name, int forks, int warmups, int warmupMs, int iterations, int iterationMs) {
+    record Mode(String name, int forks, int warmups, int warmupMs, int iterations, int iterationMs) {
     }
 
-    private static final List<Mode> MODES = List.of(
+    static final List<Mode> MODES = List.of(
             new Mode("smoke", 1, 1, 100, 1, 100),
             new Mode("quick", 1, 2, 500, 3, 500),
             new Mode("bench", 2, 3, 1000, 4, 1000));
@@ -97,7 +97,7 @@ public final class Run {
     }
 
     /** The flags every fork needs that it does not inherit from this JVM's options. */
-    private static String[] forkArgs() {
+    static String[] forkArgs() {
         List<String> own = ManagementFactory.getRuntimeMXBean().getInputArguments();
         return List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow").stream()
                 .filter(a -> !own.contains(a))
