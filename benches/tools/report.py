@@ -312,7 +312,7 @@ def targets(run):
                  JAVA_UNSAFE, lambda x: x >= JAVA_UNSAFE)):
             if key in ratio:
                 lo, med, hi = ratio[key]
-                out.append((title, f"{rx(med, limit)}x (median of {n} interleaved rounds, {lo:.2f}-{hi:.2f}; "
+                out.append((title, f"{rx(med, limit)}x (median of {n} interleaved round{'s' if n != 1 else ''}, {lo:.2f}-{hi:.2f}; "
                                    f"medians {ns['glimmer']:.2f} vs {ns[key]:.2f} ns)", holds(med)))
     elif g:
         fl, gc, un = js.get(("pair", "floor")), js.get(("pair", "glibc")), js.get(("pair", "unsafe"))
