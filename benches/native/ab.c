@@ -32,6 +32,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "listed.h"
+
 typedef void *(*create_fn)(const void *);
 typedef void (*destroy_fn)(void *);
 typedef void *(*malloc_fn)(void *, size_t);
@@ -219,22 +221,6 @@ static double fresh(struct build *b)
     double mops = 2.0 * N / (now() - t0) / 1e6;
     b->destroy(heap);
     return mops;
-}
-
-/* is name an item of the comma-separated list? */
-static int listed(const char *list, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *p = list; *p; ) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == len && strncmp(p, name, n) == 0)
-            return 1;
-        if (end == NULL)
-            break;
-        p = end + 1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)

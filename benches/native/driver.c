@@ -45,6 +45,7 @@
  */
 #define _GNU_SOURCE
 #include "glimmer.h"
+#include "listed.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -237,14 +238,8 @@ static int peer_wanted(const char *name, char *why, size_t whylen)
     const char *env = getenv("GLIMMER_BENCH_PEERS");
     if (env == NULL || *env == '\0' || strcmp(env, "all") == 0)
         return 1;
-    size_t len = strlen(name);
-    for (const char *p = env; *p; ) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == len && strncmp(p, name, n) == 0)
-            return 1;
-        p += n + (end != NULL);
-    }
+    if (listed(env, name))
+        return 1;
     snprintf(why, whylen, "GLIMMER_BENCH_PEERS=%s: treated as not installed", env);
     return 0;
 }
@@ -1330,17 +1325,7 @@ static void usage(void)
 
 static int row_selected(const char *only, const char *id)
 {
-    if (only == NULL)
-        return 1;
-    size_t len = strlen(id);
-    for (const char *p = only; *p; ) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == len && strncmp(p, id, n) == 0)
-            return 1;
-        p += n + (end != NULL);
-    }
-    return 0;
+    return only == NULL || listed(only, id);
 }
 
 int main(int argc, char **argv)
