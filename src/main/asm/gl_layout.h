@@ -317,7 +317,14 @@
 #define MADV_DONTNEED       4
 #define MADV_HUGEPAGE       14
 #define MADV_POPULATE_WRITE 23               /* Linux 5.14; older kernels refuse it (EINVAL) */
-#define PREFAULT_WINDOW     65536            /* a fresh top is populated this many bytes at a time */
+/* A fresh top is populated a window at a time: 16 KiB windows in the first
+ * 128 KiB of a heap's only segment, so that a small heap's resident set
+ * stays within 16 KiB of what it has carved; 64 KiB windows past them and
+ * in a heap of several segments, where a growing heap saves system calls
+ * (segment.S, gl__top_prefault). */
+#define PREFAULT_WINDOW     65536
+#define PREFAULT_FIRST_WINDOW 16384
+#define PREFAULT_FIRST_BYTES 131072
 #define PAGE_SIZE           4096
 
 /* ---- assembler macros ---------------------------------------------------- */

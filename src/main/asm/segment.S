@@ -55,7 +55,8 @@ HIDDEN_ENTRY(gl__segment_format)
         movq    %rsi, H_TOP(%rbx)
         leaq    8(%rsi), %rax
         movq    %rax, H_TOP_CLEAN(%rbx)
-        movq    %r12, H_TOP_READY(%rbx)         /* nothing populated ahead yet */
+        leaq    SEG_FIRST & -PAGE_SIZE(%r12), %rax
+        movq    %rax, H_TOP_READY(%rbx)         /* nothing populated ahead yet (the pages below: header, bitmap) */
         jmp     2f
 1:      movq    %rdx, SEG_END_FENCE-8(%r12)     /* footer */
         movq    %rbx, %rdi
@@ -221,9 +222,14 @@ END(gl__segment_release)
  * gl__top_prefault -- called by PREFAULT_TOP with two words on the stack:
  *   8(%rsp) = addr, 16(%rsp) = heap; the caller pops them.  The top of a
  *   fresh segment is about to be written below addr, past H_TOP_READY:
- *   populates the PREFAULT_WINDOW-aligned window holding addr - 1 and moves
- *   H_TOP_READY to its end.  Windows that a large carve jumped over are the
- *   block's own and are left to fault in if the caller touches them.
+ *   populates the window holding addr - 1 -- PREFAULT_FIRST_WINDOW bytes in
+ *   the first PREFAULT_FIRST_BYTES of a heap's only segment, PREFAULT_WINDOW
+ *   past them and in a heap of several segments, aligned to its size -- and
+ *   moves H_TOP_READY to its end.  When the window starts at most one
+ *   small window past the mark, the carve was a run of small blocks, whose
+ *   headers are all written now: the populated range starts at the mark.
+ *   Windows that a large carve jumped over are the block's own and are
+ *   left to fault in if the caller touches them.
  *   Keeps every register (flags clobbered).
  */
 HIDDEN_ENTRY(gl__top_prefault)
@@ -236,10 +242,27 @@ HIDDEN_ENTRY(gl__top_prefault)
         movq    56(%rsp), %rdi                  /* addr */
         movq    64(%rsp), %rax                  /* heap */
         decq    %rdi
-        andq    $-PREFAULT_WINDOW, %rdi         /* the window */
-        leaq    PREFAULT_WINDOW(%rdi), %rsi
-        movq    %rsi, H_TOP_READY(%rax)
         movl    $PREFAULT_WINDOW, %esi
+        cmpq    $1, H_NSEG(%rax)
+        ja      2f                              /* a heap of several segments: large windows */
+        movl    %edi, %ecx
+        andl    $SEG_OFFSET_MASK, %ecx
+        movl    $PREFAULT_FIRST_WINDOW, %edx
+        cmpl    $PREFAULT_FIRST_BYTES, %ecx
+        cmovbl  %edx, %esi                      /* the window's size */
+2:      movq    %rsi, %rcx
+        negq    %rcx
+        andq    %rcx, %rdi                      /* the window */
+        addq    %rdi, %rsi                      /* its end */
+        /* a run of small blocks may have jumped a small window, and it
+         * writes every spare's header: populate from the mark then */
+        movq    %rdi, %rcx
+        subq    H_TOP_READY(%rax), %rcx
+        cmpq    $PREFAULT_FIRST_WINDOW, %rcx
+        ja      1f
+        movq    H_TOP_READY(%rax), %rdi
+1:      movq    %rsi, H_TOP_READY(%rax)
+        subq    %rdi, %rsi                      /* the length */
         call    gl__os_populate
         CFI_POP %r11
         CFI_POP %rdi

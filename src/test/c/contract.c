@@ -1520,8 +1520,17 @@ static void default_heap(const char *how)
 }
 
 /* ---- fresh memory: the top's windows, the cache's slot arrays ----------------- */
-#define WINDOW 65536                               /* PREFAULT_WINDOW in gl_layout.h */
+#define WINDOW PREFAULT_WINDOW                     /* the largest window */
 #define PAGE 4096
+
+/* the start of the window gl__top_prefault populates for the byte at a, and
+ * its length: PREFAULT_FIRST_WINDOW in a segment's first PREFAULT_FIRST_BYTES,
+ * PREFAULT_WINDOW past them */
+static uintptr_t window_of(uintptr_t a, size_t *len)
+{
+    *len = (a & (SEG_SIZE - 1)) < PREFAULT_FIRST_BYTES ? PREFAULT_FIRST_WINDOW : PREFAULT_WINDOW;
+    return a & ~(uintptr_t)(*len - 1);
+}
 
 /* resident pages of the page-aligned range [a, a + len), by mincore */
 static size_t resident_pages(uintptr_t a, size_t len)
@@ -1569,30 +1578,41 @@ static void fresh_memory(void)
         return;
     unsigned char *p = gl_heap_malloc(h, 32);
     CHECK(p != NULL, "malloc(32) on a fresh heap");
-    uintptr_t w0 = (uintptr_t)p & ~(uintptr_t)(WINDOW - 1);
+    size_t l0;
+    uintptr_t w0 = window_of((uintptr_t)p, &l0);
+    CHECK(l0 == PREFAULT_FIRST_WINDOW, "a fresh heap's first block lies in its segment's first %d bytes",
+          PREFAULT_FIRST_BYTES);
     if (populate) {
-        CHECK(resident_pages(w0, WINDOW) == WINDOW / PAGE,
-              "the first block of a fresh heap populates its 64 KiB window (%zu of %d pages resident)",
-              resident_pages(w0, WINDOW), WINDOW / PAGE);
+        CHECK(resident_pages(w0, l0) == l0 / PAGE,
+              "the first block of a fresh heap populates its %zu KiB window (%zu of %zu pages resident)",
+              l0 / 1024, resident_pages(w0, l0), l0 / PAGE);
     }
-    CHECK(resident_pages(w0 + WINDOW, WINDOW) == 0, "the window after the first block's is populated");
+    /* the first block starts its window, and its class's run of spares
+     * (CARVE_RUN_BYTES) ends in the next one: nothing past that */
+    CHECK(resident_pages(w0 + 2 * l0, WINDOW) == 0,
+          "the %d KiB past the window that holds the end of the first carve's run are populated", WINDOW / 1024);
 
     /* a 300 KiB block carved from the top: the windows inside it are the
      * caller's to touch; the window holding the new top's header is populated */
     unsigned char *big = gl_heap_malloc(h, 300 * 1024);
     CHECK(big != NULL && big > p, "a 300 KiB block from the top of a fresh heap");
     if (big != NULL && big > p) {
+        /* every window inside it, in the first bytes' small windows or past them */
         uintptr_t first = ((uintptr_t)big + WINDOW - 1) & ~(uintptr_t)(WINDOW - 1);
         uintptr_t end = ((uintptr_t)big + 300 * 1024) & ~(uintptr_t)(WINDOW - 1);
         CHECK(end > first, "the block covers whole windows");
-        for (uintptr_t w = first; w < end; w += WINDOW)
-            CHECK(resident_pages(w, WINDOW) == 0, "window %#lx inside the carved block is resident",
+        for (uintptr_t w = ((uintptr_t)big + PREFAULT_FIRST_WINDOW - 1) & ~(uintptr_t)(PREFAULT_FIRST_WINDOW - 1);
+             w < end; w += PREFAULT_FIRST_WINDOW)
+            CHECK(resident_pages(w, PREFAULT_FIRST_WINDOW) == 0, "window %#lx inside the carved block is resident",
                   (unsigned long)w);
         unsigned char *after = gl_heap_malloc(h, 48);
         CHECK(after != NULL && after > big, "the next block comes from the top, after the big one");
         if (populate && after != NULL) {
-            uintptr_t wt = (uintptr_t)after & ~(uintptr_t)(WINDOW - 1);
-            CHECK(resident_pages(wt, WINDOW) == WINDOW / PAGE, "the top's window after the carve is populated");
+            size_t lt;
+            uintptr_t wt = window_of((uintptr_t)after, &lt);
+            CHECK(lt == WINDOW, "a block past the segment's first %d bytes lies in a %d KiB window",
+                  PREFAULT_FIRST_BYTES, WINDOW / 1024);
+            CHECK(resident_pages(wt, lt) == lt / PAGE, "the top's window after the carve is populated");
         }
         /* small blocks carved across several windows: each is populated */
         for (int i = 0; i < 6000; i++) {
@@ -1602,8 +1622,9 @@ static void fresh_memory(void)
                 break;
             fill(q, 40, (uint64_t)i);
             if (populate && i % 500 == 0) {
-                uintptr_t wq = (uintptr_t)q & ~(uintptr_t)(WINDOW - 1);
-                CHECK(resident_pages(wq, WINDOW) == WINDOW / PAGE, "the window of small block %d is populated", i);
+                size_t lq;
+                uintptr_t wq = window_of((uintptr_t)q, &lq);
+                CHECK(resident_pages(wq, lq) == lq / PAGE, "the window of small block %d is populated", i);
             }
         }
     }
