@@ -471,7 +471,7 @@ name:                           \
         ja      \fail
         BIAS_ENTER \front, %rax, \fail, .Llmf_leave\@
         movq    H_INNER(\front), %r8
-        CLASS_OF_REQUEST \size, %ecx, %eax      /* a counting heap's table is all class 0 */
+        CLASS_OF_REQUEST \size, %ecx, %rax      /* a counting heap's table is all class 0 */
         CACHE_POP %r8, %rcx, %r9, %rax, .Llmf_leave\@
         testl   $HF_COUNT_HITS, H_FLAGS(%r8)
         jz      .Llmf_counted\@
@@ -607,15 +607,14 @@ name:                           \
         movq    \node, \head
 .endm
 
-/* dst = the class of a small request of `size` bytes (<= SMALL_MAX_REQUEST):
- * max(ceil((size + 8) / 16), SMALL_MIN_CLASS).  32-bit registers; tmp is
- * clobbered.  H_CLASS_OF holds the same, precomputed for the fast path. */
+/* dst (32-bit) = the class of a small request of `size` bytes (a 64-bit
+ * register, <= SMALL_MAX_REQUEST), from gl__class_of_request (malloc.S),
+ * of which every heap's H_CLASS_OF is a copy: for the paths that cannot use
+ * the copy (a heap that counts hits has a table of zeros).  tmp (64-bit) is
+ * clobbered. */
 .macro CLASS_OF_REQUEST size, dst, tmp
-        leal    23(\size), \dst
-        shrl    $4, \dst
-        movl    $SMALL_MIN_CLASS, \tmp
-        cmpl    \tmp, \dst
-        cmovbl  \tmp, \dst
+        leaq    gl__class_of_request(%rip), \tmp
+        movzbl  (\tmp,\size), \dst
 .endm
 
 /* pop the most recently cached block of `class` into dst (its user pointer)

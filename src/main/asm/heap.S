@@ -245,12 +245,10 @@ gl__init_owned:
          * its fast path always misses and the slow path pops and counts */
         testl   $HF_COUNT_HITS, H_FLAGS(%rbx)
         jnz     2f
-        xorl    %ecx, %ecx
-1:      CLASS_OF_REQUEST %rcx, %eax, %edx
-        movb    %al, H_CLASS_OF(%rbx,%rcx)
-        incl    %ecx
-        cmpl    $SMALL_MAX_REQUEST, %ecx
-        jbe     1b
+        leaq    H_CLASS_OF(%rbx), %rdi
+        leaq    gl__class_of_request(%rip), %rsi
+        movl    $SMALL_MAX_REQUEST + 1, %ecx
+        rep movsb
 2:
         movq    $HEAP_MAP_SIZE, H_FOOTPRINT(%rbx)
         movq    $HEAP_MAP_SIZE, H_PEAK_FOOTPRINT(%rbx)

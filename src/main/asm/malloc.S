@@ -200,7 +200,7 @@ HIDDEN_ENTRY(gl__malloc_slow)
 gl__malloc_counting:
         cmpq    $SMALL_MAX_REQUEST, %rsi
         ja      gl__malloc_core
-        CLASS_OF_REQUEST %rsi, %ecx, %edx
+        CLASS_OF_REQUEST %rsi, %ecx, %rdx
         CACHE_POP %rdi, %rcx, %rdx, %rax, .Lslow_class_known
         incq    H_HITS(%rdi)
         ret
@@ -221,6 +221,29 @@ gl__run_spares:
         .set    .Lrun_class, .Lrun_class + 1
         .endr
         .size   gl__run_spares, . - gl__run_spares
+
+/*
+ * gl__class_of_request[n], n <= SMALL_MAX_REQUEST: the class of an n-byte
+ * request, max(ceil((n + 8) / 16), SMALL_MIN_CLASS) -- its block is n plus
+ * the header rounded up to 16, at least MIN_BLOCK.  The one definition:
+ * each heap's H_CLASS_OF starts as a copy (heap.S), CLASS_OF_REQUEST reads
+ * it where that copy cannot serve.
+ */
+        .p2align 6
+        .globl  gl__class_of_request
+        .hidden gl__class_of_request
+        .type   gl__class_of_request, @object
+gl__class_of_request:
+        .set    .Lrequest, 0
+        .rept   SMALL_MAX_REQUEST + 1
+        .if     (.Lrequest + 8 + 15) >> 4 < SMALL_MIN_CLASS
+        .byte   SMALL_MIN_CLASS
+        .else
+        .byte   (.Lrequest + 8 + 15) >> 4
+        .endif
+        .set    .Lrequest, .Lrequest + 1
+        .endr
+        .size   gl__class_of_request, . - gl__class_of_request
         .text
 
 /*

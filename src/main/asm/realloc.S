@@ -141,8 +141,8 @@ HIDDEN_ENTRY(gl__realloc_owned)
         OWNED_BLOCK_TEST .Lre_full_size_in_r8
         cmpq    $SMALL_MAX_CLASS, %rax
         ja      .Lre_full_size_in_r8            /* medium, large, or not in use */
-        CLASS_OF_REQUEST %r8d, %ecx, %edx       /* new class (computed: a heap that counts
-                                                   hits has a class table of zeros) */
+        CLASS_OF_REQUEST %r8, %ecx, %rdx        /* new class (not from H_CLASS_OF: a heap
+                                                   that counts hits has a table of zeros) */
         cmpl    %eax, %ecx
         ja      .Lre_fast_grow
         subl    %ecx, %eax
