@@ -1267,7 +1267,8 @@ static void print_table(const char *section, const char *title)
         printf("%-56s", w->label);
         for (int k = 0; k < navail; k++) {
             const struct result *r = find_result(section, w, avail[k]);
-            printf(" %9.1f%c", r->median, r == best ? '*' : ' ');
+            /* three significant digits for the slow rows (1..64 KiB cold runs are below 1) */
+            printf(" %9.*f%c", r->median >= 10 ? 1 : r->median >= 1 ? 2 : 3, r->median, r == best ? '*' : ' ');
         }
         if (best_peer && gl)
             printf("  %-9s %8.2f\n", best_peer->a->name, gl->median / best_peer->median);

@@ -83,6 +83,13 @@ def fmt(x, digits=1):
     return f"{x:,.{digits}f}"
 
 
+def fmt_mops(x):
+    """Mops/s with about three significant digits: the cold 1..64 KiB rows run below 1."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return fmt(x, 1 if x >= 10 else 2 if x >= 1 else 3)
+
+
 def ratio(x):
     return "-" if x is None else f"{x:.2f}"
 
@@ -350,7 +357,7 @@ def native_table(run, section):
         cells = [run.label[row]]
         for a in allocs:
             v = run.get(section, row, a)
-            s = fmt(v)
+            s = fmt_mops(v)
             cells.append(f"**{s}**" if v is not None and v == best_v else s)
         b, peer = run.best_peer(section, row)
         r = run.glimmer_vs_peer(section, row)
@@ -370,7 +377,7 @@ def text_table(run, section):
         cells = []
         for a, k in zip(run.allocs, widths):
             v = run.get(section, row, a)
-            cells.append(f"{fmt(v) + ('*' if v == best_v else ' '):>{k + 1}}")
+            cells.append(f"{fmt_mops(v) + ('*' if v == best_v else ' '):>{k + 1}}")
         b, peer = run.best_peer(section, row)
         out.append(f"{run.label[row]:<{w}} " + " ".join(cells)
                    + f"  {peer or '-':<9} {ratio(run.glimmer_vs_peer(section, row)):>7}")
