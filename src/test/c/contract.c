@@ -1697,6 +1697,53 @@ static long long cache_hits_of_one_reuse(uint64_t flags)
  * that size gets (the cache stack of the same class), while a request of the
  * next class up does not get it.  With GL_HEAP_COUNT_HITS every reuse is one
  * hit.  Returns the number of sizes checked. */
+/* The bounded best fit: a medium request walks its range bin from the most
+ * recently freed block, stops at an exact fit, and examines at most
+ * max_search_depth blocks, the best of which it takes; search_steps counts
+ * the blocks examined. */
+static void best_fit_walks_its_bin(void)
+{
+    enum { K = 6 };
+    static const uint64_t depths[] = { 4, 16 };
+    for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
+        gl_options o = { .max_search_depth = depths[d] };
+        gl_heap *h = gl_heap_create(&o);
+        CHECK(h != NULL, "gl_heap_create(depth %llu)", (unsigned long long)depths[d]);
+        if (!h)
+            continue;
+        /* blocks of 2,064..2,144 B, one range bin (2,048..2,559), kept apart
+         * by live medium guards (small ones would come in a run, together);
+         * freed in order, so the bin holds blk[K-1] first */
+        void *blk[K], *guard[K];
+        for (int i = 0; i < K; i++) {
+            blk[i] = gl_heap_malloc(h, 2064 + 16 * i - 8);
+            guard[i] = gl_heap_malloc(h, 1100);
+            CHECK(blk[i] && guard[i], "depth %llu: block %d", (unsigned long long)depths[d], i);
+        }
+        for (int i = 0; i < K; i++)
+            CHECK(gl_heap_free(h, blk[i]) == GL_OK, "free block %d", i);
+        uint64_t examined = depths[d] < K ? depths[d] : K;
+        uint64_t before = stats_of(h).search_steps;
+        void *p = gl_heap_malloc(h, 2048 - 8);             /* no block fits exactly */
+        uint64_t steps = stats_of(h).search_steps - before;
+        CHECK(steps == examined, "depth %llu: a request with no exact fit examined %llu blocks, expected %llu",
+              (unsigned long long)depths[d], (unsigned long long)steps, (unsigned long long)examined);
+        CHECK(p == blk[K - examined], "depth %llu: the best of the blocks examined is the smallest, block %llu",
+              (unsigned long long)depths[d], (unsigned long long)(K - examined));
+        before = stats_of(h).search_steps;
+        void *q = gl_heap_malloc(h, 2064 + 16 * (K - 1) - 8); /* exactly the first block's size */
+        steps = stats_of(h).search_steps - before;
+        CHECK(steps == 1 && q == blk[K - 1], "depth %llu: an exact fit ends the walk at once (%llu steps)",
+              (unsigned long long)depths[d], (unsigned long long)steps);
+        gl_heap_free(h, p);
+        gl_heap_free(h, q);
+        for (int i = 0; i < K; i++)
+            gl_heap_free(h, guard[i]);
+        CHECK(gl_heap_check(h, NULL) == GL_CHECK_OK, "depth %llu: check after the walks", (unsigned long long)depths[d]);
+        gl_heap_destroy(h);
+    }
+}
+
 static int every_small_size(uint64_t flags, const char *kind)
 {
     gl_options o = { .flags = flags };
@@ -1958,6 +2005,11 @@ int main(int argc, char **argv)
     if (hc) gl_heap_destroy(hc);
     ok("max_search_depth 1, cache_limit 2 and 1..1025; bad options do not crash (reserved: %s, cache 65537: refused)",
        hb ? "accepted" : "refused");
+
+    begin("best fit");
+    best_fit_walks_its_bin();
+    ok("a medium request walks its range bin to max_search_depth blocks (4 and 16), takes the best, stops at an "
+       "exact fit; search_steps counts the blocks examined");
 
     begin("fresh memory");
     fresh_memory();
