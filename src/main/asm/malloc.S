@@ -264,6 +264,18 @@ HIDDEN_ENTRY(gl__malloc_forward)
         LOCKED_FORWARD gl__heap_malloc, gl__malloc_counting
 END(gl__malloc_forward)
 
+#if (SEG_FIRST & 15) != 8
+#error "the scan's link check takes header slots for 0 mod 16 from SEG_FIRST"
+#endif
+
+/* SCAN_STEPS: the nodes the walk followed, H_DEPTH - r10, go to the
+ * heap's search-step count.  Clobbers rax. */
+.macro SCAN_STEPS
+        movq    H_DEPTH(%rbx), %rax
+        subq    %r10, %rax
+        addq    %rax, H_SEARCH_STEPS(%rbx)
+.endm
+
 /*
  * gl__malloc_core(heap, size) -> rax = block or 0, rdx = 1 if known zeroed
  *   rdi = owned heap, rsi = size.  Records GL_E_SIZE / GL_E_NOMEM on failure.
@@ -275,6 +287,8 @@ HIDDEN_ENTRY(gl__malloc_core)
         leaq    -(SMALL_MAX_REQUEST + 1)(%rsi), %rax
         cmpq    $MEDIUM_MAX_REQUEST - SMALL_MAX_REQUEST - 1, %rax
         ja      .Lcore_enter                    /* not medium */
+        cmpq    $0, H_MEDIUM_CACHED(%rdi)
+        je      .Lcore_enter                    /* every medium stack is empty */
         call    gl__medium_pop                  /* leaf: keeps rdi, rsi */
         testq   %rax, %rax
         jz      .Lcore_enter
@@ -323,57 +337,60 @@ HIDDEN_ENTRY(gl__malloc_core)
         jmp     .Lcore_next_bins
 
 .Lcore_range:
-        /* 2. bounded best fit in R's own bin */
+        /* 2. bounded best fit in R's own bin.  The walk keeps its cursor
+         * in r9, the depth left in r10 and the best size in r11, which
+         * gl__link_ok keeps; the link check's common case (a header slot
+         * in a segment of the fast table) is inline, the rest asks it. */
         movq    %r12, %rdx
         call    gl__bin_index
         movq    %rax, %r13                      /* bin */
         shlq    $4, %rax
         leaq    H_BINS-8(%rbx,%rax), %r14       /* sentinel */
         xorl    %ebp, %ebp                      /* best */
-        movq    $-1, (%rsp)                     /* best size */
-        movq    H_DEPTH(%rbx), %rax
-        pushq   %rax                            /* depth left */
-        .cfi_adjust_cfa_offset 8
-        pushq   %r14                            /* cursor */
-        .cfi_adjust_cfa_offset 8
+        movq    $-1, %r11                       /* best size */
+        movq    H_DEPTH(%rbx), %r10             /* depth left */
+        movq    %r14, %r9                       /* cursor */
+        movq    %rbx, %rdi
+        .p2align 4
 .Lcore_scan:
-        movq    (%rsp), %rsi
-        movq    8(%rsi), %rsi
+        movq    8(%r9), %rsi
         xorq    H_LINK_KEY(%rbx), %rsi          /* next block */
         cmpq    %r14, %rsi
         je      .Lcore_scan_done
-        movq    %rsi, (%rsp)
-        movq    %rbx, %rdi
-        call    gl__link_ok
-        testl   %eax, %eax
-        jz      .Lcore_scan_broken
-        incq    H_SEARCH_STEPS(%rbx)
-        movq    (%rsp), %rsi
+        movl    %esi, %ecx
+        andl    $SEG_OFFSET_MASK, %ecx
+        subl    $SEG_FIRST, %ecx                /* a header slot is 0 mod 16 from here */
+        cmpl    $SEG_END_FENCE - SEG_FIRST, %ecx
+        jae     .Lcore_scan_ask
+        testl   $15, %ecx
+        jnz     .Lcore_scan_ask
+        movq    %rsi, %rax
+        shrq    $SEG_SHIFT, %rax
+        movzbl  %al, %ecx
+        btsq    $SEGTAB_ALIGN_BIT, %rax
+        cmpq    %rax, H_SEGTAB(%rbx,%rcx,8)
+        jne     .Lcore_scan_ask
+.Lcore_scan_follow:
+        movq    %rsi, %r9
         movq    (%rsi), %rax
         HSIZE   %rax, %rdx
         cmpq    %r12, %rdx
         je      .Lcore_scan_exact
         jb      .Lcore_scan_step
-        cmpq    16(%rsp), %rdx
+        cmpq    %r11, %rdx
         jae     .Lcore_scan_step
-        movq    %rdx, 16(%rsp)
+        movq    %rdx, %r11
         movq    %rsi, %rbp
 .Lcore_scan_step:
-        decq    8(%rsp)
+        decq    %r10
         jnz     .Lcore_scan
         jmp     .Lcore_scan_done
-.Lcore_scan_exact:
-        movq    %rsi, %rbp
-.Lcore_scan_done:
-        addq    $16, %rsp
-        .cfi_adjust_cfa_offset -16
-        testq   %rbp, %rbp
-        jz      .Lcore_above
-        movq    %rbp, %rsi
-        jmp     .Lcore_take
-.Lcore_scan_broken:
-        addq    $16, %rsp
-        .cfi_adjust_cfa_offset -16
+.Lcore_scan_ask:
+        call    gl__link_ok                     /* a sentinel, another segment */
+        testl   %eax, %eax
+        jnz     .Lcore_scan_follow
+        /* a link that may not be followed: the bin is dropped */
+        SCAN_STEPS
         movq    %rbx, %rdi
         movq    %r13, %rsi
         call    gl__bin_drop
@@ -381,6 +398,15 @@ HIDDEN_ENTRY(gl__malloc_core)
         movl    $GL_E_CORRUPT, %esi
         call    gl__record_error
         jmp     .Lcore_search
+.Lcore_scan_exact:
+        movq    %rsi, %rbp
+        decq    %r10                            /* followed, like the others */
+.Lcore_scan_done:
+        SCAN_STEPS
+        testq   %rbp, %rbp
+        jz      .Lcore_above
+        movq    %rbp, %rsi
+        jmp     .Lcore_take
 .Lcore_above:
         /* 3. the next non-empty range bin above R's */
         leal    1 - RANGE_BIN0(%r13), %ecx
