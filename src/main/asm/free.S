@@ -9,7 +9,9 @@
  * and header >> 20 must be a small class (any FREE/CACHED/FENCE/LARGE bit
  * makes it huge).  The block is pushed on its class's cache stack and marked
  * CACHED.  A full stack, a table miss or any doubt goes to the slow path
- * with the arguments untouched.
+ * with the arguments untouched; a header that passed the tests but is no
+ * small in-use block (a medium block, or a misuse) to gl__free_unsmall,
+ * which takes it from there instead of asking the registry again.
  *
  * Slow path: the full registry (gl__classify) decides what the pointer is
  * without reading foreign memory, and the bitmap of block starts whether
@@ -33,7 +35,7 @@
 ENTRY(gl_heap_free)
         OWNED_BLOCK_TEST gl__free_slow
         cmpq    $SMALL_MAX_CLASS, %rax
-        ja      gl__free_slow
+        ja      gl__free_unsmall                /* medium, or a flagged header */
         movq    H_CTOP(%rdi,%rax,8), %rcx
         cmpq    H_CLIM(%rdi,%rax,8), %rcx
         jae     gl__free_slow                   /* full, or no slot array yet */
@@ -107,35 +109,7 @@ HIDDEN_ENTRY(gl__classify)
         movq    (%rdx), %rcx
         TAG_OK  %rdi, %rdx, %rcx, %rax, %r8
         jnz     .Lcls_corrupt                   /* a block's header, damaged */
-        /* no flag (fence, large, free, cached) and bits 17..19 clear: one test */
-        movabsq $HDR_FLAG_BITS | HDR_NEVER_SET, %rax
-        testq   %rax, %rcx
-        jnz     .Lcls_flagged
-        /* the size must stay inside the segment and land on a header with
-         * a valid tag */
-        HSIZE   %rcx, %rax
-        cmpq    $MIN_BLOCK, %rax
-        jb      .Lcls_corrupt
-        movl    %edx, %r8d
-        andl    $SEG_OFFSET_MASK, %r8d
-        addq    %rax, %r8
-        cmpq    $SEG_END_FENCE, %r8
-        ja      .Lcls_corrupt
-        leaq    (%rdx,%rax), %r8                /* the next header */
-        TAG_OK  %rdi, %r8, (%r8), %rax, %r9
-        jnz     .Lcls_corrupt
-        xorl    %eax, %eax
-        ret
-.Lcls_flagged:
-        btq     $HDR_FENCE_BIT, %rcx
-        jc      .Lcls_not_ours
-        btq     $HDR_LARGE_BIT, %rcx
-        jc      .Lcls_corrupt
-        btq     $HDR_FREE_BIT, %rcx
-        jc      .Lcls_double
-        btq     $HDR_CACHED_BIT, %rcx
-        jc      .Lcls_double
-        jmp     .Lcls_corrupt                   /* bits 17..19 */
+        jmp     gl__classify_header
 .Lcls_lookup:
         /* not in the fast table: misaligned, or ask the full segment set */
         testl   $15, %esi
@@ -188,6 +162,86 @@ HIDDEN_ENTRY(gl__classify)
         movl    $GL_E_CORRUPT, %eax
         ret
 END(gl__classify)
+
+/*
+ * gl__classify_header(heap, p, header, word) -> eax = 0 (an in-use block)
+ * or GL_E_NOT_OURS, GL_E_DOUBLE_FREE, GL_E_CORRUPT
+ *   gl__classify's second half, for a p already known to be a block start
+ *   in a segment of the heap whose header carries its tag: what the header
+ *   says.  rdi = owned heap, rsi = p, rdx = header (p - 8), rcx = its word;
+ *   all four kept.  Leaf.  Clobbers rax, r8, r9.
+ */
+HIDDEN_ENTRY(gl__classify_header)
+        /* no flag (fence, large, free, cached) and bits 17..19 clear: one test */
+        movabsq $HDR_FLAG_BITS | HDR_NEVER_SET, %rax
+        testq   %rax, %rcx
+        jnz     .Lch_flagged
+        /* the size must stay inside the segment and land on a header with
+         * a valid tag */
+        HSIZE   %rcx, %rax
+        cmpq    $MIN_BLOCK, %rax
+        jb      .Lch_corrupt
+        movl    %edx, %r8d
+        andl    $SEG_OFFSET_MASK, %r8d
+        addq    %rax, %r8
+        cmpq    $SEG_END_FENCE, %r8
+        ja      .Lch_corrupt
+        leaq    (%rdx,%rax), %r8                /* the next header */
+        TAG_OK  %rdi, %r8, (%r8), %rax, %r9
+        jnz     .Lch_corrupt
+        xorl    %eax, %eax
+        ret
+.Lch_flagged:
+        btq     $HDR_FENCE_BIT, %rcx
+        jc      .Lch_not_ours
+        btq     $HDR_LARGE_BIT, %rcx
+        jc      .Lch_corrupt
+        btq     $HDR_FREE_BIT, %rcx
+        jc      .Lch_double
+        btq     $HDR_CACHED_BIT, %rcx
+        jc      .Lch_double
+.Lch_corrupt:
+        movl    $GL_E_CORRUPT, %eax             /* bits 17..19, a size out of bounds */
+        ret
+.Lch_not_ours:
+        movl    $GL_E_NOT_OURS, %eax
+        ret
+.Lch_double:
+        movl    $GL_E_DOUBLE_FREE, %eax
+        ret
+END(gl__classify_header)
+
+/*
+ * gl__free_unsmall(heap, p) -> eax = 0 or GL_E_*
+ *   gl_heap_free's fast path found p at a block start in a segment of this
+ *   heap (an owned one: a front's table is empty) with its tag, and a header
+ *   that is no small in-use block: a medium block, which goes to the
+ *   coalescer without the registry's lookups again, or a flagged header
+ *   (a misuse), which gl__free_owned classifies from the start and reports.
+ *   Standard calling convention.
+ */
+HIDDEN_ENTRY(gl__free_unsmall)
+        leaq    -8(%rsi), %rdx
+        movq    (%rdx), %rcx
+        call    gl__classify_header
+        testl   %eax, %eax
+        jnz     gl__free_owned
+        CFI_PUSH %rbx
+        movq    %rdi, %rbx
+        movq    %rdx, %rsi
+        call    gl__free_block
+        testl   %eax, %eax
+        jnz     1f
+        CFI_POP %rbx
+        ret
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset %rbx, 0
+1:      movq    %rbx, %rdi
+        movl    %eax, %esi
+        call    gl__record_error
+        CFI_POP %rbx
+        ret
+END(gl__free_unsmall)
 
 /*
  * int gl_heap_pointer_status(gl_heap *h, const void *p)
