@@ -73,23 +73,11 @@ HIDDEN_ENTRY(gl__link_ok)
         jnz     .Llink_bad
         movl    $1, %eax
         ret
-1:      movl    %esi, %ecx
-        andl    $15, %ecx
-        cmpl    $8, %ecx
-        jne     .Llink_bad
-        movl    %esi, %ecx
-        andl    $SEG_OFFSET_MASK, %ecx
-        cmpl    $SEG_FIRST, %ecx
-        jb      .Llink_bad
-        cmpl    $SEG_END_FENCE, %ecx
-        jae     .Llink_bad
+1:      LINK_SLOT_OK .Llink_bad
         /* the fast table first, then the full set */
-        movq    %rsi, %rax
-        shrq    $SEG_SHIFT, %rax
-        movzbl  %al, %ecx
-        btsq    $SEGTAB_ALIGN_BIT, %rax
-        cmpq    %rax, H_SEGTAB(%rdi,%rcx,8)
-        je      .Llink_good
+        LINK_IN_SEGTAB %rdi, .Llink_set
+        jmp     .Llink_good
+.Llink_set:
         CFI_PUSH %rdi
         CFI_PUSH %rsi
         subq    $8, %rsp

@@ -534,6 +534,37 @@ name:                           \
 .Lbi_done\@:
 .endm
 
+/* A link read from a free block (rsi, kept) may be followed when it is a
+ * bin sentinel or a header slot in one of the heap's segments
+ * (gl__link_ok).  The two halves of the second test, for callers that
+ * inline its common case:
+ *   LINK_SLOT_OK fail: rsi is a header slot (8 mod 16) between the
+ *     fenceposts of the segment it points into, else jump to fail;
+ *   LINK_IN_SEGTAB heap, fail: rsi's segment is in the heap's fast table
+ *     H_SEGTAB, else jump to fail (the full set may still know it).
+ * Both clobber rax and rcx. */
+#if (SEG_FIRST & 15) != 8
+#error "LINK_SLOT_OK takes header slots for 0 mod 16 from SEG_FIRST"
+#endif
+.macro LINK_SLOT_OK fail
+        movl    %esi, %ecx
+        andl    $SEG_OFFSET_MASK, %ecx
+        subl    $SEG_FIRST, %ecx
+        cmpl    $SEG_END_FENCE - SEG_FIRST, %ecx
+        jae     \fail
+        testl   $15, %ecx
+        jnz     \fail
+.endm
+
+.macro LINK_IN_SEGTAB heap, fail
+        movq    %rsi, %rax
+        shrq    $SEG_SHIFT, %rax
+        movzbl  %al, %ecx
+        btsq    $SEGTAB_ALIGN_BIT, %rax
+        cmpq    %rax, H_SEGTAB(\heap,%rcx,8)
+        jne     \fail
+.endm
+
 /* ZF set when the header word w, found at address addr, carries its tag.
  * tmp and tmp2 are clobbered. */
 .macro TAG_OK heap, addr, w, tmp, tmp2

@@ -264,10 +264,6 @@ HIDDEN_ENTRY(gl__malloc_forward)
         LOCKED_FORWARD gl__heap_malloc, gl__malloc_counting
 END(gl__malloc_forward)
 
-#if (SEG_FIRST & 15) != 8
-#error "the scan's link check takes header slots for 0 mod 16 from SEG_FIRST"
-#endif
-
 /* SCAN_STEPS: the nodes the walk followed, H_DEPTH - r10, go to the
  * heap's search-step count.  Clobbers rax. */
 .macro SCAN_STEPS
@@ -357,19 +353,8 @@ HIDDEN_ENTRY(gl__malloc_core)
         xorq    H_LINK_KEY(%rbx), %rsi          /* next block */
         cmpq    %r14, %rsi
         je      .Lcore_scan_done
-        movl    %esi, %ecx
-        andl    $SEG_OFFSET_MASK, %ecx
-        subl    $SEG_FIRST, %ecx                /* a header slot is 0 mod 16 from here */
-        cmpl    $SEG_END_FENCE - SEG_FIRST, %ecx
-        jae     .Lcore_scan_ask
-        testl   $15, %ecx
-        jnz     .Lcore_scan_ask
-        movq    %rsi, %rax
-        shrq    $SEG_SHIFT, %rax
-        movzbl  %al, %ecx
-        btsq    $SEGTAB_ALIGN_BIT, %rax
-        cmpq    %rax, H_SEGTAB(%rbx,%rcx,8)
-        jne     .Lcore_scan_ask
+        LINK_SLOT_OK .Lcore_scan_ask
+        LINK_IN_SEGTAB %rbx, .Lcore_scan_ask
 .Lcore_scan_follow:
         movq    %rsi, %r9
         movq    (%rsi), %rax
