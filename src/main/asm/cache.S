@@ -235,7 +235,7 @@ gl__cache_make_room:
         movq    H_CBASE(%rbx,%r12,8), %rsi
         leaq    PAGE_SIZE-1(%r13), %rdx
         andq    $-PAGE_SIZE, %rdx
-        call    gl__os_grow
+        call    gl__os_remap
         testq   %rax, %rax
         jz      .Lroom_flush
         /* the pages added: the pushes that fill them come next */

@@ -96,7 +96,7 @@ typedef struct gl_stats {
     uint64_t cache_hits;         /* mallocs served by the recently-freed cache: counted only by heaps
                                     created with GL_HEAP_COUNT_HITS (and the default heap), else 0 */
     uint64_t search_steps;       /* range-bin blocks examined for a best fit */
-    uint64_t os_maps;            /* mmap and mremap (growth) calls */
+    uint64_t os_maps;            /* mmap and mremap calls */
     uint64_t os_unmaps;          /* munmap calls */
     uint64_t os_advises;         /* madvise(MADV_DONTNEED) calls */
     uint64_t errors[GL_ERROR_KINDS];          /* errors[k]: times status -k was reported */

@@ -8,6 +8,8 @@
  * compare that accepts small blocks.  The heap finds a large block only
  * through H_LARGESET (by exact user pointer) before reading its descriptor,
  * and unmaps it on free, so its memory goes straight back to the OS.
+ * realloc resizes it with mremap, so growing a buffer a page at a time
+ * costs a system call per step, not a copy of the whole buffer per step.
  */
 #include "gl_layout.h"
 
@@ -47,16 +49,10 @@ HIDDEN_ENTRY(gl__large_alloc)
         call    gl__set_insert
         testq   %rax, %rax
         jnz     .Llarge_unmap
-        /* remembered addresses this mapping now covers are live memory again */
-        xorl    %ecx, %ecx
-4:      movq    H_LARGE_GONE(%rbx,%rcx,8), %rax
-        subq    %r14, %rax
-        cmpq    %r12, %rax                      /* inside [base, base + length)? */
-        jae     5f
-        movq    $0, H_LARGE_GONE(%rbx,%rcx,8)
-5:      incl    %ecx
-        cmpl    $LARGE_GONE_SLOTS, %ecx
-        jb      4b
+        movq    %rbx, %rdi
+        movq    %r14, %rsi
+        movq    %r12, %rdx
+        call    gl__large_forget_gone
         /* descriptor */
         movq    H_SECRET(%rbx), %rax
         xorq    %r15, %rax
@@ -148,12 +144,9 @@ HIDDEN_ENTRY(gl__large_free)
 3:      leaq    H_LARGESET(%rbx), %rdi
         movq    %r12, %rsi
         call    gl__set_remove
-        /* remember it, so a second free is told apart from a foreign pointer */
-        movq    H_LARGE_GONE_POS(%rbx), %rax
-        movq    %r12, H_LARGE_GONE(%rbx,%rax,8)
-        incl    %eax
-        andl    $LARGE_GONE_SLOTS - 1, %eax
-        movq    %rax, H_LARGE_GONE_POS(%rbx)
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__large_remember_gone
         decq    H_NLARGE(%rbx)
         decq    H_LIVE_BLOCKS(%rbx)
         movq    LG_USABLE(%r12), %rax
@@ -169,6 +162,130 @@ HIDDEN_ENTRY(gl__large_free)
         CFI_POP %rbx
         ret
 END(gl__large_free)
+
+/*
+ * gl__large_remember_gone(heap, p)
+ *   Puts the user pointer of a large block that is no more (unmapped, or
+ *   moved by gl__large_resize) in the ring H_LARGE_GONE, so that a second
+ *   free of it is told apart from a foreign pointer.  rdi = heap, rsi = p.
+ *   Leaf.  Clobbers rax.
+ */
+HIDDEN_ENTRY(gl__large_remember_gone)
+        movq    H_LARGE_GONE_POS(%rdi), %rax
+        movq    %rsi, H_LARGE_GONE(%rdi,%rax,8)
+        incl    %eax
+        andl    $LARGE_GONE_SLOTS - 1, %eax
+        movq    %rax, H_LARGE_GONE_POS(%rdi)
+        ret
+END(gl__large_remember_gone)
+
+/*
+ * gl__large_forget_gone(heap, base, length)
+ *   Drops from H_LARGE_GONE every address inside [base, base + length): a
+ *   new or grown mapping made it live memory again.  rdi = heap, rsi = base,
+ *   rdx = length.  Leaf.  Clobbers rax, rcx.
+ */
+HIDDEN_ENTRY(gl__large_forget_gone)
+        xorl    %ecx, %ecx
+1:      movq    H_LARGE_GONE(%rdi,%rcx,8), %rax
+        subq    %rsi, %rax
+        cmpq    %rdx, %rax                      /* inside [base, base + length)? */
+        jae     2f
+        movq    $0, H_LARGE_GONE(%rdi,%rcx,8)
+2:      incl    %ecx
+        cmpl    $LARGE_GONE_SLOTS, %ecx
+        jb      1b
+        ret
+END(gl__large_forget_gone)
+
+/*
+ * gl__large_resize(heap, p, size) -> rax = the block's user pointer, or 0
+ *   Gives a large block the caller has validated room for `size` bytes with
+ *   mremap: the kernel moves its pages, not its bytes, so a buffer grown a
+ *   page at a time costs a system call per step instead of a copy of all of
+ *   it.  The block keeps its offset in its mapping (the descriptor, and the
+ *   slide of an aligned block).  A mapping that moves takes the descriptor
+ *   with it: magic, tag, the large list's links and the registry follow the
+ *   new pointer, and the old one joins the ring of released blocks, so that
+ *   freeing it again is a double free.  0: the kernel refused and the block
+ *   is as it was.
+ *   rdi = owned heap, rsi = p, rdx = size (LARGE_MIN_REQUEST..MAX_REQUEST).
+ *   Clobbers caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__large_resize)
+        SAVE_ALL
+        movq    %rdi, %rbx
+        movq    %rsi, %r12
+        movq    LG_BASE(%rsi), %r14
+        movq    LG_LEN(%rsi), %r15
+        movq    LG_USABLE(%rsi), %r13           /* old usable */
+        movq    %rsi, %rbp
+        subq    %r14, %rbp                      /* offset of p in its mapping */
+        leaq    PAGE_SIZE-1(%rbp,%rdx), %rcx
+        andq    $-PAGE_SIZE, %rcx               /* new mapping length */
+        movq    %r12, %rax
+        cmpq    %r15, %rcx
+        je      .Lresize_out                    /* the pages it has already fit */
+        movq    %rcx, (%rsp)
+        movq    %rbx, %rdi
+        movq    %r14, %rsi
+        movq    %r15, %rdx
+        call    gl__os_remap
+        testq   %rax, %rax
+        jz      .Lresize_out                    /* refused: nothing changed */
+        movq    %rax, %r14                      /* new base */
+        movq    (%rsp), %r15                    /* new length */
+        addq    %rax, %rbp                      /* new p */
+        movq    %r14, LG_BASE(%rbp)
+        movq    %r15, LG_LEN(%rbp)
+        leaq    (%r14,%r15), %rdx
+        subq    %rbp, %rdx                      /* new usable */
+        movq    %rdx, LG_USABLE(%rbp)
+        leaq    LG_HDR(%rbp), %rsi
+        MKHDR   %rbx, %rsi, %rdx, %rax, %rcx
+        btsq    $HDR_LARGE_BIT, %rax
+        movq    %rax, LG_HDR(%rbp)
+        subq    %r13, %rdx
+        ADD_RAISING_PEAK H_LIVE_BYTES(%rbx), H_PEAK_LIVE(%rbx), %rdx
+        cmpq    %r12, %rbp
+        je      .Lresize_forget
+        /* moved: everything that names the block by its pointer follows it */
+        movq    H_SECRET(%rbx), %rax
+        xorq    %rbp, %rax
+        movq    %rax, LG_MAGIC(%rbp)
+        movq    LG_PREV(%rbp), %rax
+        movq    LG_NEXT(%rbp), %rdx
+        testq   %rax, %rax
+        jz      1f
+        movq    %rbp, LG_NEXT(%rax)
+        jmp     2f
+1:      movq    %rbp, H_LARGE_LIST(%rbx)
+2:      testq   %rdx, %rdx
+        jz      3f
+        movq    %rbp, LG_PREV(%rdx)
+3:      leaq    H_LARGESET(%rbx), %rdi
+        movq    %r12, %rsi
+        call    gl__set_remove
+        /* one key out, one in: the set is where it was when it took the
+         * old pointer, at most half full, so the insert never has to grow
+         * the table, the one way it can fail */
+        movq    %rbx, %rdi
+        leaq    H_LARGESET(%rbx), %rsi
+        movq    %rbp, %rdx
+        call    gl__set_insert
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__large_remember_gone
+.Lresize_forget:
+        movq    %rbx, %rdi
+        movq    %r14, %rsi
+        movq    %r15, %rdx
+        call    gl__large_forget_gone
+        movq    %rbp, %rax
+.Lresize_out:
+        RESTORE_ALL
+        ret
+END(gl__large_resize)
 
 /*
  * gl__large_release_all(heap)

@@ -102,15 +102,16 @@ HIDDEN_ENTRY(gl__os_unmap)
 END(gl__os_unmap)
 
 /*
- * gl__os_grow(heap, address, length, new length) -> new address or 0
- *   mremap(MREMAP_MAYMOVE): the mapping grows in place or moves, its pages
+ * gl__os_remap(heap, address, length, new length) -> new address or 0
+ *   mremap(MREMAP_MAYMOVE): a mapping grows in place or moves, its pages
  *   carried over by the kernel (no copy, no fault); the added part is fresh
- *   zeroed memory.  On failure (0) the old mapping is unchanged.
+ *   zeroed memory.  A mapping that shrinks keeps its address and loses its
+ *   tail.  On failure (0) the old mapping is unchanged.
  *   rdi = heap (or 0), rsi = address, rdx = length, rcx = new length (page
- *   multiples, new > old).  Counted as one map.  Clobbers rcx, rdx, rsi,
- *   r8-r11.
+ *   multiples, not equal).  Counted as one map; the footprint moves by the
+ *   difference.  Clobbers rcx, rdx, rsi, r8-r11.
  */
-HIDDEN_ENTRY(gl__os_grow)
+HIDDEN_ENTRY(gl__os_remap)
         pushq   %rdi
         .cfi_adjust_cfa_offset 8
         pushq   %rcx
@@ -131,13 +132,13 @@ HIDDEN_ENTRY(gl__os_grow)
         .cfi_adjust_cfa_offset -8
         cmpq    $-4096, %rax
         ja      .Lgrow_failed
-        subq    %rdx, %rsi                      /* added bytes */
+        subq    %rdx, %rsi                      /* added bytes (negative: removed) */
         COUNT_MAP %rdi, %rsi
         ret
 .Lgrow_failed:
         xorl    %eax, %eax
         ret
-END(gl__os_grow)
+END(gl__os_remap)
 
 /*
  * gl__os_map_aligned(heap, length, alignment) -> address or 0

@@ -5,8 +5,9 @@
  * realloc works in place whenever the boundary tags allow: a shrink splits
  * the tail off and frees it (it coalesces with what follows); a growth
  * absorbs a free neighbour or the top.  Only when neither fits does it
- * allocate, copy (copy.S) and free.  A failed realloc leaves the block as
- * it was.  realloc(p, 0) shrinks p to the smallest block and returns it.
+ * allocate, copy (copy.S) and free.  A large block is resized by mremap
+ * (large.S): its pages move, its bytes are not copied.  A failed realloc
+ * leaves the block as it was.  realloc(p, 0) shrinks p to the smallest block and returns it.
  * A small block asked for a small size is served without a frame when it
  * stays where it is or when both caches can serve its move (one validation,
  * free's, instead of three: gl__realloc_owned's fast path).
@@ -312,13 +313,21 @@ HIDDEN_ENTRY(gl__realloc_owned)
         /* large: keep it while the new size fits and uses at least half */
         movq    LG_USABLE(%r12), %r15
         cmpq    %r15, %r13
-        ja      .Lre_move_large
+        ja      .Lre_resize_large
         movq    %r15, %rax
         shrq    $1, %rax
         cmpq    %rax, %r13
-        jb      .Lre_move_large
-        movq    %r12, %rax
-        jmp     .Lre_out
+        jae     .Lre_large_kept
+.Lre_resize_large:
+        cmpq    $LARGE_MIN_REQUEST, %r13
+        jb      .Lre_move_large                 /* down to a block of a segment */
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        movq    %r13, %rdx
+        call    gl__large_resize                /* its pages remapped, not copied */
+        testq   %rax, %rax
+        jnz     .Lre_out
+        /* the kernel refused to remap: a copy may still find room */
 .Lre_move_large:
         addq    $8, %r15                        /* usable = size - 8 below */
         xorl    %r14d, %r14d                    /* no segment header: a large block */
@@ -365,6 +374,9 @@ HIDDEN_ENTRY(gl__realloc_owned)
         call    gl__heap_free
 .Lre_moved:
         movq    %rbp, %rax
+        jmp     .Lre_out
+.Lre_large_kept:
+        movq    %r12, %rax
         jmp     .Lre_out
 .Lre_too_big:
         movl    $GL_E_SIZE, %eax

@@ -17,7 +17,7 @@ import java.util.Arrays;
  * @param cacheHits     mallocs served by the recently-freed cache, on heaps built with
  *                      {@link GlimmerHeap.Builder#countCacheHits()} and the default heap; else 0
  * @param searchSteps   range-bin blocks examined for a best fit
- * @param osMaps        mmap and mremap (growth) calls
+ * @param osMaps        mmap and mremap calls
  * @param osUnmaps      munmap calls
  * @param osAdvises     madvise(MADV_DONTNEED) calls
  * @param errors        {@code errors[k]}: how often status {@code -k} was reported, k = 1..7
