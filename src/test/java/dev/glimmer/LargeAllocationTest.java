@@ -71,6 +71,33 @@ class LargeAllocationTest {
         }
     }
 
+    /**
+     * A buffer grown by realloc a page at a time (what an interpreter's growing string or array
+     * does) is remapped, not copied: no step unmaps anything, each is one remap, and the bytes
+     * written before the first step are all still there.
+     */
+    @Test
+    void growingALargeBlockAPageAtATimeRemapsItInsteadOfCopyingIt() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long p = heap.malloc(MiB);
+            TestMemory.fill(p, MiB, 7);
+            HeapStats before = heap.stats();
+            long size = MiB;
+            for (int step = 0; step < 200; step++) {
+                size += 4 * KiB;
+                p = heap.realloc(p, size);
+                assertTrue(heap.usableSize(p) >= size, "usableSize " + heap.usableSize(p) + " < " + size);
+            }
+            HeapStats after = heap.stats();
+            assertEquals(before.osUnmaps(), after.osUnmaps(), "a growth unmapped the old copy: " + after);
+            assertEquals(before.osMaps() + 200, after.osMaps(), "one remap per growth: " + after);
+            assertEquals(-1, TestMemory.firstMismatch(p, MiB, 7), "the block's first bytes");
+            heap.check();
+            heap.free(p);
+            assertEquals(0, heap.stats().largeBlocks());
+        }
+    }
+
     @Test
     void closingAHeapReturnsEveryMappingEvenWithLiveBlocks() {
         GlimmerHeap heap = GlimmerHeap.ofConfined();
