@@ -1,7 +1,8 @@
 # Glimmer - the front door.
 #
 #   make              build: target/glimmer-*.jar with linux-x86_64/libglimmer.so inside
-#   make test         native checks (C contract against target/native), then the whole Maven test suite
+#   make test         native checks (C contract against target/native; perl, python3 and lua5.4 on the
+#                     preload library), then the whole Maven test suite
 #   make run          the quick benchmark against the peers (a few minutes): prints the main table
 #   make run-java     the Java side-by-side tool, Glimmer vs glibc through FFM (ARGS="..." passes arguments)
 #   make native       only the plain shared library: target/native/libglimmer.so (no JDK needed)
@@ -63,7 +64,7 @@ NATIVE_OUT  := $(CURDIR)/target/native
 CONTRACT    := $(NATIVE_OUT)/contract
 CONTRACT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread
 
-.PHONY: build test test-native test-java run run-java native clean jdk help bench bench-quick bench-smoke
+.PHONY: build test test-native test-interpreters test-java run run-java native clean jdk help bench bench-quick bench-smoke
 
 help:
 	@sed -n '3,19p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
@@ -102,12 +103,19 @@ test:
 	$(MAKE) test-java; \
 	if [ $$native -ne 0 ]; then echo "!! make test: the Maven suite passed, but the native checks (make test-native) failed"; exit 1; fi
 
-# the C contract against the plain library the README tells C users to link
+# the C contract against the plain library the README tells C users to link, then real
+# interpreters (perl, python3, lua5.4) on the default heap through the preload library
 test-native: native
 	@echo "== C contract against target/native/libglimmer.so"
 	$(CC) $(CONTRACT_CFLAGS) -Isrc/main/asm src/test/c/contract.c \
 	    -L$(NATIVE_OUT) -lglimmer -Wl,-rpath,$(NATIVE_OUT) -o $(CONTRACT)
 	timeout 300 $(CONTRACT) $(SEED)
+	$(MAKE) test-interpreters
+
+test-interpreters:
+	@$(MAKE) -s -C benches native
+	@echo "== real interpreters on libglimmer-preload.so, their output against glibc's"
+	timeout 300 src/test/interp/run.sh $(CURDIR)/benches/out/native/libglimmer-preload.so
 
 test-java: jdk
 	$(MVN) test 2>&1 | $(DECOLOR)

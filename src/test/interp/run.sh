@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# run.sh PRELOAD - real interpreters on Glimmer's default heap.
+#
+# Runs Debian's perl, python3 (PYTHONMALLOC=malloc) and lua5.4 on the scripts
+# here, once on glibc and once with LD_PRELOAD=PRELOAD (libglimmer-preload.so:
+# every C allocation function of the process served by gl_malloc & co.), and
+# fails unless each run exits 0 and prints exactly what the glibc run printed.
+# Not a timing: the times are printed for the eye only.  An interpreter that is
+# not installed is skipped, with the apt-get line that adds it.
+set -uo pipefail    # pipefail: an interpreter's failure is not hidden by the grep after it
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+preload="${1:?usage: run.sh /path/to/libglimmer-preload.so}"
+[ -f "$preload" ] || { echo "no $preload"; exit 1; }
+rounds="${INTERP_ROUNDS:-1}"
+failed=0
+
+run_one() {   # name package command...
+    local name="$1" package="$2"; shift 2
+    if ! command -v "$1" >/dev/null; then
+        echo "skipped $name: $1 is missing (apt-get install -y $package)"
+        return
+    fi
+    local want got t0 t1 t2
+    t0=$(date +%s%N)
+    # lines that measure the run (lua's peak_rss_kib) differ by allocator
+    if ! want="$(timeout 120 "$@" | grep -v '^peak_rss_kib')"; then
+        echo "FAIL $name: the run on glibc failed"; failed=1; return
+    fi
+    t1=$(date +%s%N)
+    # the preload library must load: a process started with it has it in its maps
+    if ! LD_PRELOAD="$preload" grep -q libglimmer-preload /proc/self/maps; then
+        echo "FAIL $name: LD_PRELOAD=$preload did not load"; failed=1; return
+    fi
+    got="$(LD_PRELOAD="$preload" timeout 120 "$@" | grep -v '^peak_rss_kib')"
+    local status=$?
+    if [ $status -ne 0 ]; then
+        echo "FAIL $name: exit status $status on Glimmer (124: timed out)"; failed=1; return
+    fi
+    t2=$(date +%s%N)
+    if [ "$want" != "$got" ]; then
+        echo "FAIL $name: Glimmer's run printed something else"
+        diff <(echo "$want") <(echo "$got") | head -20
+        failed=1; return
+    fi
+    printf 'ok   %-8s %d lines the same; %.2f s on glibc, %.2f s on Glimmer\n' "$name" \
+        "$(echo "$want" | wc -l)" "$(( (t1 - t0) / 1000000 ))e-3" "$(( (t2 - t1) / 1000000 ))e-3"
+}
+
+run_one perl perl /usr/bin/perl "$here/heap.pl" "$rounds"
+PYTHONMALLOC=malloc run_one python3 python3 /usr/bin/python3 "$here/heap.py" "$rounds"
+run_one lua5.4 lua5.4 lua5.4 "$here/../../../benches/lua/workload.lua" "$((5 * rounds))"
+exit $failed
