@@ -625,6 +625,26 @@ name:                           \
         .cfi_adjust_cfa_offset -8
 .endm
 
+/* the neighbours of a node of a doubly linked list whose first node is in
+ * memory at head (next/prev: the link offsets) point at new nodes: left's
+ * next (or head, when left is 0) becomes to_right, right's prev (when right
+ * is not 0) becomes to_left.  Unlinking a node is left = its prev, right =
+ * its next, to_right = right, to_left = left; a node that moved is
+ * to_right = to_left = its new address.  Changes no register. */
+.macro LIST_REPOINT head, next, prev, left, right, to_left, to_right
+        testq   \left, \left
+        jz      .Llr_first\@
+        movq    \to_right, \next(\left)
+        jmp     .Llr_right\@
+.Llr_first\@:
+        movq    \to_right, \head
+.Llr_right\@:
+        testq   \right, \right
+        jz      .Llr_done\@
+        movq    \to_left, \prev(\right)
+.Llr_done\@:
+.endm
+
 /* push node on the front of a doubly linked list whose first node is in
  * memory at head; next/prev are the node's link offsets.  Clobbers tmp. */
 .macro LIST_PUSH_FRONT head, node, next, prev, tmp

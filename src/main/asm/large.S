@@ -133,15 +133,8 @@ HIDDEN_ENTRY(gl__large_free)
         movq    %rsi, %r12
         movq    LG_NEXT(%rsi), %rax
         movq    LG_PREV(%rsi), %rdx
-        testq   %rdx, %rdx
-        jz      1f
-        movq    %rax, LG_NEXT(%rdx)
-        jmp     2f
-1:      movq    %rax, H_LARGE_LIST(%rbx)
-2:      testq   %rax, %rax
-        jz      3f
-        movq    %rdx, LG_PREV(%rax)
-3:      leaq    H_LARGESET(%rbx), %rdi
+        LIST_REPOINT H_LARGE_LIST(%rbx), LG_NEXT, LG_PREV, %rdx, %rax, %rdx, %rax
+        leaq    H_LARGESET(%rbx), %rdi
         movq    %r12, %rsi
         call    gl__set_remove
         movq    %rbx, %rdi
@@ -255,15 +248,8 @@ HIDDEN_ENTRY(gl__large_resize)
         movq    %rax, LG_MAGIC(%rbp)
         movq    LG_PREV(%rbp), %rax
         movq    LG_NEXT(%rbp), %rdx
-        testq   %rax, %rax
-        jz      1f
-        movq    %rbp, LG_NEXT(%rax)
-        jmp     2f
-1:      movq    %rbp, H_LARGE_LIST(%rbx)
-2:      testq   %rdx, %rdx
-        jz      3f
-        movq    %rbp, LG_PREV(%rdx)
-3:      leaq    H_LARGESET(%rbx), %rdi
+        LIST_REPOINT H_LARGE_LIST(%rbx), LG_NEXT, LG_PREV, %rax, %rdx, %rbp, %rbp
+        leaq    H_LARGESET(%rbx), %rdi
         movq    %r12, %rsi
         call    gl__set_remove
         /* one key out, one in: the set is where it was when it took the

@@ -196,15 +196,8 @@ HIDDEN_ENTRY(gl__segment_release)
         movq    $SEGTAB_EMPTY, H_SEGTAB(%rbx,%rcx,8)
 1:      movq    SEG_NEXT(%r12), %rax
         movq    SEG_PREV(%r12), %rdx
-        testq   %rdx, %rdx
-        jz      2f
-        movq    %rax, SEG_NEXT(%rdx)
-        jmp     3f
-2:      movq    %rax, H_SEG_LIST(%rbx)
-3:      testq   %rax, %rax
-        jz      4f
-        movq    %rdx, SEG_PREV(%rax)
-4:      decq    H_NSEG(%rbx)
+        LIST_REPOINT H_SEG_LIST(%rbx), SEG_NEXT, SEG_PREV, %rdx, %rax, %rdx, %rax
+        decq    H_NSEG(%rbx)
         subq    $SEG_USABLE, H_FREE_BYTES(%rbx)
         movq    $0, SEG_MAGIC(%r12)
         movq    %rbx, %rdi
