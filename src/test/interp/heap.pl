@@ -2,13 +2,16 @@
 # dropped, a list grown to a million elements (perl's stacks and arrays grow by
 # realloc into large blocks), and worker threads allocating at once (a
 # thread-multi perl: the default heap shared and contended).  Deterministic:
-# the same output whatever allocates.  Usage: perl heap.pl [ROUNDS]
+# the same output whatever allocates.
+# Usage: perl heap.pl [ROUNDS [THREADS [STEPS]]]   (1, 4 and 40,000 by default)
 use strict;
 use warnings;
 use threads;
 use Digest::MD5 qw(md5_hex);
 
 my $rounds = shift // 1;
+my $nthreads = shift // 4;
+my $steps = shift // 40000;
 
 sub churn {
     my ($seed, $steps) = @_;
@@ -27,9 +30,9 @@ sub churn {
 }
 
 for my $r (1 .. $rounds) {
-    my @workers = map { threads->create(\&churn, $r * 100 + $_, 40000) } 1 .. 4;
+    my @workers = map { threads->create(\&churn, $r * 100 + $_, $steps) } 1 .. $nthreads;
     print "round $r threads: ", join(" ", map { $_->join } @workers), "\n";
-    print "round $r main: ", churn($r, 40000), "\n";
+    print "round $r main: ", churn($r, $steps), "\n";
     my $s = "ab" x 1000000;
     my @m = $s =~ /a(b)/g;                    # a list of a million, grown as it is built
     my $joined = join("", @m);
