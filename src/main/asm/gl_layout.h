@@ -213,6 +213,9 @@
 #define LK_MAGIC            (H_BINS + 72)    /* LOCKED_MAGIC ^ front address while live */
 #define LK_OWNER            (H_BINS + 80)    /* thread pointer (%fs:0) the heap is biased to; 0: none */
 #define LK_BUSY             (H_BINS + 88)    /* u32: the owner is inside a call without the lock */
+#define LK_NEXT             (H_BINS + 96)    /* the process's list of live locked heaps (fork.S) */
+#define LK_PREV             (H_BINS + 104)
+#define LK_END              (H_BINS + 112)   /* the front's fields end here */
 #define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */

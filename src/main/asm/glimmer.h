@@ -160,6 +160,19 @@ void  *gl_aligned_alloc(size_t alignment, size_t size);
 size_t gl_usable_size(void *p);
 gl_heap *gl_default_heap(void);
 
+/* ---- fork() in a process whose threads use locked heaps ----------------- */
+/* A thread that forks while another holds a locked heap's lock (the default
+ * heap's included) would leave the child a lock nobody releases.  Register
+ * these once, before threads fork:
+ *     pthread_atfork(gl_fork_prepare, gl_fork_parent, gl_fork_child);
+ * prepare locks every live locked heap, parent and child release them.
+ * libglimmer-preload.so registers them itself; a second registration is
+ * harmless (prepare by the holder, or parent/child by another thread, does
+ * nothing).  Only a prepare that forks next may call them: not signal-safe. */
+void gl_fork_prepare(void);
+void gl_fork_parent(void);
+void gl_fork_child(void);
+
 #ifdef __cplusplus
 }
 #endif

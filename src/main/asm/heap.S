@@ -27,18 +27,54 @@
 .if H_CBASE != H_CTOP + 8 * CACHE_CLASSES_N || H_CLIM != H_CBASE + 8 * CACHE_CLASSES_N || H_CLASS_OF != H_CLIM + 8 * CACHE_CLASSES_N
         .error "gl_layout.h: the cache stacks overlap"
 .endif
-.if H_STRUCT_END > HEAP_MAP_SIZE || LK_BUSY + 4 > LOCKED_MAP_SIZE
+.if H_STRUCT_END > HEAP_MAP_SIZE || LK_END > LOCKED_MAP_SIZE
         .error "gl_layout.h: a heap struct outgrew its mapping"
 .endif
 
         .text
 
 /*
+ * gl__spin_lock(word)
+ *   rdi = address of a u32 lock word (0 free, 1 held).  Test-and-test-and-set
+ *   with pause; yields the CPU after 1024 spins.  Released by a plain store of
+ *   0.  Preserves every register but rax and flags.
+ */
+HIDDEN_ENTRY(gl__spin_lock)
+        movl    $1, %eax
+        xchgl   %eax, (%rdi)
+        testl   %eax, %eax
+        jnz     .Lspin_contended
+        ret
+.Lspin_contended:
+        CFI_PUSH %rcx
+        CFI_PUSH %r11
+        movl    $1024, %ecx
+.Lspin_wait:
+        pause
+        cmpl    $0, (%rdi)
+        jne     .Lspin_busy
+        movl    $1, %eax
+        xchgl   %eax, (%rdi)
+        testl   %eax, %eax
+        jz      .Lspin_taken
+.Lspin_busy:
+        decl    %ecx
+        jnz     .Lspin_wait
+        call    gl__os_yield                    /* clobbers rcx, r11 only */
+        movl    $1024, %ecx
+        jmp     .Lspin_wait
+.Lspin_taken:
+        CFI_POP %r11
+        CFI_POP %rcx
+        ret
+END(gl__spin_lock)
+
+/*
  * gl__lock(front)
- *   rdi = front of a locked heap.  Test-and-test-and-set spinlock with pause;
- *   yields the CPU after 1024 spins.  Holding the lock, a thread that is not
- *   the heap's bias owner revokes the bias (gl__revoke_bias) before it goes
- *   on, so nothing runs on the heap without the lock from then on.
+ *   rdi = front of a locked heap.  Takes its spinlock LK_LOCK (gl__spin_lock).
+ *   Holding the lock, a thread that is not the heap's bias owner revokes the
+ *   bias (gl__revoke_bias) before it goes on, so nothing runs on the heap
+ *   without the lock from then on.
  *   Preserves every register but rax and flags, so callers can forward their
  *   arguments untouched.
  */
@@ -53,30 +89,14 @@ HIDDEN_ENTRY(gl__lock)
         jnz     .Llock_biased
         ret
 .Llock_biased:
-        cmpq    %fs:0, %rax                     /* the owner itself (destroy): it */
+        cmpq    %fs:0, %rax                     /* the owner itself (destroy, fork): it */
         jne     gl__revoke_bias                 /* cannot be inside a call meanwhile */
         ret
 .Llock_contended:
-        CFI_PUSH %rcx
-        CFI_PUSH %r11
-        movl    $1024, %ecx
-.Llock_spin:
-        pause
-        cmpl    $0, LK_LOCK(%rdi)
-        jne     .Llock_busy
-        movl    $1, %eax
-        xchgl   %eax, LK_LOCK(%rdi)
-        testl   %eax, %eax
-        jz      .Llock_taken
-.Llock_busy:
-        decl    %ecx
-        jnz     .Llock_spin
-        call    gl__os_yield                    /* clobbers rcx, r11 only */
-        movl    $1024, %ecx
-        jmp     .Llock_spin
-.Llock_taken:
-        CFI_POP %r11
-        CFI_POP %rcx
+        CFI_PUSH %rdi
+        leaq    LK_LOCK(%rdi), %rdi
+        call    gl__spin_lock
+        CFI_POP %rdi
         jmp     .Llock_held
 END(gl__lock)
 
@@ -318,6 +338,8 @@ ENTRY(gl_heap_create)
         movq    %rax, %r13
         call    gl__bias_owner
         movq    %rax, LK_OWNER(%r13)            /* biased to its creator, if possible */
+        movq    %r13, %rdi
+        call    gl__fronts_link                 /* for gl_fork_prepare (fork.S) */
         movq    %r13, %rax
         addq    $LOCKED_MAP_SIZE, H_FOOTPRINT(%rbx)
         addq    $LOCKED_MAP_SIZE, H_PEAK_FOOTPRINT(%rbx)
@@ -396,6 +418,8 @@ ENTRY(gl_heap_destroy)
         jz      gl__destroy_owned
         CFI_PUSH %rbx
         movq    %rdi, %rbx
+        call    gl__fronts_unlink               /* first: the list's lock before a heap's */
+        movq    %rbx, %rdi
         call    gl__lock
         movq    $0, LK_MAGIC(%rbx)
         movq    H_INNER(%rbx), %rdi

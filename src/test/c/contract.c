@@ -1597,6 +1597,198 @@ static void revocation_without_membarrier(void)
        "a second thread still revokes the bias and the heap stays whole");
 }
 
+/* ---- 8c. fork() while other threads allocate -------------------------------- */
+/* fork() copies the calling thread only: a lock another thread held at that
+ * moment would stay held in the child for ever.  With gl_fork_prepare/parent/
+ * child registered (pthread_atfork), every child must find the default heap,
+ * a shared locked heap and the workers' own locked heaps unlocked and whole,
+ * while workers allocate, free, and create and destroy locked heaps
+ * throughout.  Runs in a child of its own: handlers cannot be unregistered. */
+#define FORK_ROUNDS 100
+#define FORK_WORKERS 3
+#define FORK_SLOTS 64
+
+struct forker {
+    gl_heap *shared;
+    gl_heap *volatile own;              /* created by the worker: biased to it */
+    volatile int *stop;
+    uint64_t seed;
+    int churns_heaps;                   /* creates and destroys locked heaps too */
+};
+
+static gl_heap *fork_pick(struct forker *f, uint64_t r)
+{
+    switch (r % 3) {
+    case 0: return NULL;                /* the default heap */
+    case 1: return f->shared;
+    default: return f->own;
+    }
+}
+
+static void *fork_worker(void *arg)
+{
+    struct forker *f = arg;
+    gl_options lo = { .flags = GL_HEAP_LOCKED };
+    struct blk slot[FORK_SLOTS];
+    gl_heap *from[FORK_SLOTS];
+    uint64_t s = f->seed;
+    memset(slot, 0, sizeof slot);
+    CHECK((f->own = gl_heap_create(&lo)) != NULL, "a worker's gl_heap_create(GL_HEAP_LOCKED)");
+    while (!*f->stop) {
+        int i = (int)(rnd(&s) % FORK_SLOTS);
+        if (slot[i].p) {
+            CHECK(verify(slot[i].p, slot[i].n, slot[i].key) == slot[i].n, "a worker's block damaged");
+            CHECK(any_free(from[i], slot[i].p) == GL_OK, "a worker's free");
+            slot[i].p = NULL;
+        } else {
+            from[i] = fork_pick(f, rnd(&s));
+            slot[i].n = 1 + rnd(&s) % (rnd(&s) % 8 ? 512 : 40000);
+            slot[i].key = rnd(&s);
+            CHECK((slot[i].p = any_malloc(from[i], slot[i].n)) != NULL, "a worker's malloc");
+            fill(slot[i].p, slot[i].n, slot[i].key);
+        }
+        if (f->churns_heaps && rnd(&s) % 64 == 0) {
+            gl_heap *t = gl_heap_create(&lo);
+            CHECK(t != NULL, "gl_heap_create(GL_HEAP_LOCKED) while others fork");
+            CHECK(gl_heap_free(t, gl_heap_malloc(t, 100)) == GL_OK, "a short-lived heap");
+            gl_heap_destroy(t);
+        }
+    }
+    for (int i = 0; i < FORK_SLOTS; i++)
+        if (slot[i].p) CHECK(any_free(from[i], slot[i].p) == GL_OK, "a worker's last frees");
+    return NULL;
+}
+
+/* In a child: every heap takes calls and checks whole; the child can fork
+ * again (the handlers left the list unlocked).  Exit status: 0, 3 a call
+ * failed, 4 a heap check failed, 5 a biased heap of another thread, 6 the
+ * child's own fork failed, 7 the preparer's heap lost its bias. */
+static int fork_child_uses(gl_heap **heaps, int n, gl_heap *mine)
+{
+    for (int k = 0; k < n; k++) {
+        for (int i = 0; i < 200; i++) {
+            char *p = any_malloc(heaps[k], 1 + (size_t)i * 37);
+            if (!p) return 3;
+            memset(p, 0x5a, 1 + (size_t)i * 37);
+            if (any_free(heaps[k], p) != GL_OK) return 3;
+        }
+        gl_heap *h = heaps[k] ? heaps[k] : gl_default_heap();
+        if (gl_heap_check(h, NULL) != 0) return 4;
+        if (h != mine && stats_of(h).lock_biased != 0) return 5;
+    }
+    if (mine && membarrier_expedited() && stats_of(mine).lock_biased != 1) return 7;
+    pid_t pid = fork();
+    if (pid < 0) return 6;
+    if (pid == 0) {
+        void *p = gl_malloc(100);
+        _exit(p && gl_heap_check(gl_default_heap(), NULL) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 6;
+    return 0;
+}
+
+struct fork_bystander { volatile int done; };
+
+static void *fork_bystander_run(void *arg)
+{
+    struct fork_bystander *b = arg;
+    gl_fork_parent();                   /* not the preparer: must release nothing */
+    gl_fork_child();
+    gl_options lo = { .flags = GL_HEAP_LOCKED };
+    gl_heap *t = gl_heap_create(&lo);   /* waits for the list's lock */
+    gl_heap_destroy(t);
+    b->done = t != NULL ? 1 : 2;
+    return NULL;
+}
+
+static void fork_in_isolation(void)
+{
+    alarm(120);                                     /* a hang is a failure, not a stuck build */
+    /* registered twice, as a program and the preload library might both do */
+    CHECK(pthread_atfork(gl_fork_prepare, gl_fork_parent, gl_fork_child) == 0, "pthread_atfork");
+    CHECK(pthread_atfork(gl_fork_prepare, gl_fork_parent, gl_fork_child) == 0, "pthread_atfork, again");
+    gl_options lo = { .flags = GL_HEAP_LOCKED };
+    gl_heap *shared = gl_heap_create(&lo);
+    gl_heap *mine = gl_heap_create(&lo);            /* only this thread calls it: it stays biased */
+    CHECK(shared && mine, "gl_heap_create(GL_HEAP_LOCKED)");
+    int biased = membarrier_expedited();
+    CHECK(stats_of(mine).lock_biased == (uint64_t)biased, "a new locked heap is biased to its creator");
+
+    /* misuse first: a parent or child handler on a thread that did not
+     * prepare does nothing; a second prepare by the holder does nothing */
+    struct fork_bystander by = { 0 };
+    pthread_t bt;
+    gl_fork_prepare();
+    gl_fork_prepare();
+    CHECK(pthread_create(&bt, NULL, fork_bystander_run, &by) == 0, "pthread_create");
+    usleep(200 * 1000);
+    CHECK(by.done == 0, "another thread's gl_fork_parent/child released what this thread's prepare holds");
+    gl_fork_parent();
+    pthread_join(bt, NULL);
+    CHECK(by.done == 1, "gl_heap_create after the preparer's gl_fork_parent: %d", by.done);
+    gl_fork_parent();                               /* the second registration's: nothing left to release */
+    CHECK(gl_heap_free(mine, gl_heap_malloc(mine, 64)) == GL_OK, "the heaps work after the handlers");
+
+    volatile int stop = 0;
+    struct forker f[FORK_WORKERS];
+    pthread_t t[FORK_WORKERS];
+    for (int i = 0; i < FORK_WORKERS; i++) {
+        f[i] = (struct forker){ shared, NULL, &stop, rng_state + 7919 * (uint64_t)i, i == 0 };
+        CHECK(pthread_create(&t[i], NULL, fork_worker, &f[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < FORK_WORKERS; i++)
+        while (f[i].own == NULL) sched_yield();
+    void *keep = gl_heap_malloc(mine, 200);
+    fill(keep, 200, 77);
+    int hung = 0;
+    for (int round = 0; round < FORK_ROUNDS; round++) {
+        usleep(100 + (useconds_t)(rnd(&rng_state) % 400));   /* fork at varied points of the workers' calls */
+        fflush(stdout);
+        pid_t pid = fork();
+        CHECK(pid >= 0, "fork");
+        if (pid == 0) {
+            alarm(10);
+            gl_heap *heaps[3 + FORK_WORKERS] = { NULL, shared, mine };
+            for (int i = 0; i < FORK_WORKERS; i++) heaps[3 + i] = f[i].own;
+            if (verify(keep, 200, 77) != 200) _exit(8);
+            _exit(fork_child_uses(heaps, 3 + FORK_WORKERS, mine));
+        }
+        int status = 0;
+        CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) hung++;
+        else CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d: the child: status 0x%x", round, status);
+    }
+    CHECK(hung == 0, "%d of %d children hung on a lock held at the fork", hung, FORK_ROUNDS);
+    stop = 1;
+    for (int i = 0; i < FORK_WORKERS; i++) pthread_join(t[i], NULL);
+    CHECK(stats_of(mine).lock_biased == (uint64_t)biased, "the forking thread's own heap kept its bias");
+    CHECK(verify(keep, 200, 77) == 200 && gl_heap_free(mine, keep) == GL_OK, "the parent's block");
+    gl_heap *all[3 + FORK_WORKERS] = { gl_default_heap(), shared, mine };
+    for (int i = 0; i < FORK_WORKERS; i++) all[3 + i] = f[i].own;
+    for (int i = 0; i < 3 + FORK_WORKERS; i++) CHECK_HEAP(all[i]);
+    for (int i = 0; i < FORK_WORKERS; i++) gl_heap_destroy(f[i].own);
+    gl_heap_destroy(shared);
+    gl_heap_destroy(mine);
+}
+
+static void fork_while_threads_allocate(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        fork_in_isolation();
+        fflush(stdout);
+        _exit(0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the forking process: status 0x%x", status);
+    ok("%d forks while %d threads allocate on the default heap, a shared and their own locked heaps "
+       "(one creating and destroying heaps): every child's heaps unlocked and whole", FORK_ROUNDS, FORK_WORKERS);
+}
+
 /* ---- 9. the default heap --------------------------------------------------- */
 static void default_heap(const char *how)
 {
@@ -2176,6 +2368,9 @@ int main(int argc, char **argv)
     revocation_races_the_owner();
     revocation_after_fork();
     revocation_without_membarrier();
+
+    begin("fork");
+    fork_while_threads_allocate();
 
     begin("default heap");
     default_heap("locked: the bias is gone");
