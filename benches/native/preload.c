@@ -9,9 +9,12 @@
  * the two allocators.  A pointer the default heap does not own (one the
  * dynamic loader's own allocator handed out before this library was
  * bound, say) is refused by gl_free and counted, never followed: it leaks.
+ * fork() in a threaded process is safe: the fork handlers are registered
+ * when the library is loaded.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,6 +23,14 @@
 #include "glimmer.h"
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* A thread that forks while another is inside malloc would leave the child
+ * the default heap's lock held for ever: lock every locked heap around
+ * fork(), as glibc does for its arenas (glimmer.h, fork.S). */
+__attribute__((constructor)) static void register_fork_handlers(void)
+{
+    pthread_atfork(gl_fork_prepare, gl_fork_parent, gl_fork_child);
+}
 
 EXPORT void *malloc(size_t size)
 {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # run.sh PRELOAD - real interpreters on Glimmer's default heap.
 #
-# Runs Debian's perl, python3 (PYTHONMALLOC=malloc) and lua5.4 on the scripts
-# here, once on glibc and once with LD_PRELOAD=PRELOAD (libglimmer-preload.so:
-# every C allocation function of the process served by gl_malloc & co.), and
+# Runs Debian's perl (heap.pl; fork.pl, forking while threads allocate),
+# python3 (PYTHONMALLOC=malloc) and lua5.4 on the scripts here, once on glibc
+# and once with LD_PRELOAD=PRELOAD (libglimmer-preload.so: every C allocation
+# function of the process served by gl_malloc & co.), and
 # fails unless each run exits 0 and prints exactly what the glibc run printed.
 # Not a timing: the times are printed for the eye only.  An interpreter that is
 # not installed is skipped, with the apt-get line that adds it.
@@ -42,11 +43,13 @@ run_one() {   # name package command...
         diff <(echo "$want") <(echo "$got") | head -20
         failed=1; return
     fi
-    printf 'ok   %-8s %d lines the same; %.2f s on glibc, %.2f s on Glimmer\n' "$name" \
+    printf 'ok   %-9s %d lines the same; %.2f s on glibc, %.2f s on Glimmer\n' "$name" \
         "$(echo "$want" | wc -l)" "$(( (t1 - t0) / 1000000 ))e-3" "$(( (t2 - t1) / 1000000 ))e-3"
 }
 
 run_one perl perl /usr/bin/perl "$here/heap.pl" "$rounds"
+# fork() while other threads allocate: a child left a lock held hangs, and is counted
+run_one perl-fork perl /usr/bin/perl "$here/fork.pl" "$((100 * rounds))"
 PYTHONMALLOC=malloc run_one python3 python3 /usr/bin/python3 "$here/heap.py" "$rounds"
 run_one lua5.4 lua5.4 lua5.4 "$here/../../../benches/lua/workload.lua" "$((5 * rounds))"
 exit $failed
