@@ -33,6 +33,14 @@
 
         .text
 
+/* takes the list's lock, rdi kept; clobbers rax */
+.macro LOCK_FRONTS_LIST
+        CFI_PUSH %rdi
+        leaq    gl__fronts_lock(%rip), %rdi
+        call    gl__spin_lock
+        CFI_POP %rdi
+.endm
+
 /*
  * gl__fork_self() -> rax = the calling thread's identity for gl__fork_holder
  *   Its thread pointer (which a child of fork() shares with the thread that
@@ -55,10 +63,7 @@ gl__fork_self:
  *   Puts it at the head of the list.  Clobbers rax, rcx.
  */
 HIDDEN_ENTRY(gl__fronts_link)
-        CFI_PUSH %rdi
-        leaq    gl__fronts_lock(%rip), %rdi
-        call    gl__spin_lock
-        CFI_POP %rdi
+        LOCK_FRONTS_LIST
         movq    gl__fronts(%rip), %rax
         movq    %rax, LK_NEXT(%rdi)
         movq    $0, LK_PREV(%rdi)
@@ -76,10 +81,7 @@ END(gl__fronts_link)
  *   Takes it off.  Clobbers rax, rcx.
  */
 HIDDEN_ENTRY(gl__fronts_unlink)
-        CFI_PUSH %rdi
-        leaq    gl__fronts_lock(%rip), %rdi
-        call    gl__spin_lock
-        CFI_POP %rdi
+        LOCK_FRONTS_LIST
         movq    LK_NEXT(%rdi), %rax
         movq    LK_PREV(%rdi), %rcx
         testq   %rax, %rax
