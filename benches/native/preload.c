@@ -120,3 +120,15 @@ EXPORT size_t malloc_usable_size(void *p)
 {
     return gl_usable_size(p);
 }
+
+/* glibc's malloc_trim, which programs call to hand freed memory back (the
+ * JVM's -XX:TrimNativeHeapInterval, jcmd System.trim_native_heap): left to
+ * glibc, it would trim glibc's own arenas, which hold nothing here.  1 when
+ * memory went back to the OS.  gl_heap_trim keeps no pad: the argument only
+ * says how much glibc may keep. */
+EXPORT int malloc_trim(size_t pad)
+{
+    (void)pad;
+    gl_heap *h = gl_default_heap();
+    return h != NULL && gl_heap_trim(h) > 0;
+}
