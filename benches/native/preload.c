@@ -121,6 +121,20 @@ EXPORT size_t malloc_usable_size(void *p)
     return gl_usable_size(p);
 }
 
+/* glibc's own names for its allocation functions, which it exports for
+ * programs and interposers that want them: a block from malloc given to
+ * __libc_free would reach glibc's free, which aborts the process on a
+ * pointer it did not hand out ("free(): invalid size").  jemalloc, mimalloc
+ * and tcmalloc replace them too.  copy(): the attributes of the function
+ * each one names. */
+EXPORT void *__libc_malloc(size_t size) __attribute__((alias("malloc"), copy(malloc)));
+EXPORT void __libc_free(void *p) __attribute__((alias("free"), copy(free)));
+EXPORT void *__libc_calloc(size_t n, size_t size) __attribute__((alias("calloc"), copy(calloc)));
+EXPORT void *__libc_realloc(void *p, size_t size) __attribute__((alias("realloc"), copy(realloc)));
+EXPORT void *__libc_memalign(size_t alignment, size_t size) __attribute__((alias("memalign"), copy(memalign)));
+EXPORT void *__libc_valloc(size_t size) __attribute__((alias("valloc"), copy(valloc)));
+EXPORT void *__libc_pvalloc(size_t size) __attribute__((alias("pvalloc"), copy(pvalloc)));
+
 /* glibc's malloc_trim, which programs call to hand freed memory back (the
  * JVM's -XX:TrimNativeHeapInterval, jcmd System.trim_native_heap): left to
  * glibc, it would trim glibc's own arenas, which hold nothing here.  1 when

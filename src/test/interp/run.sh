@@ -2,11 +2,11 @@
 # run.sh PRELOAD - real interpreters on Glimmer's default heap.
 #
 # Runs Debian's perl (heap.pl; fork.pl, forking while threads allocate),
-# python3 (PYTHONMALLOC=malloc; heap.py; trim.py, malloc_trim) and lua5.4 on
-# the scripts here, once on glibc and once with LD_PRELOAD=PRELOAD
-# (libglimmer-preload.so: every C allocation function of the process served
-# by gl_malloc & co.), and fails unless each run exits 0 and prints exactly
-# what the glibc run printed.
+# python3 (PYTHONMALLOC=malloc; heap.py; trim.py, malloc_trim; libc_names.py,
+# __libc_malloc & co.) and lua5.4 on the scripts here, once on glibc and once
+# with LD_PRELOAD=PRELOAD (libglimmer-preload.so: every C allocation function
+# of the process served by gl_malloc & co.), and fails unless each run exits 0
+# and prints exactly what the glibc run printed.
 # Not a timing: the times are printed for the eye only.  An interpreter that is
 # not installed is skipped, with the apt-get line that adds it.
 set -uo pipefail    # pipefail: an interpreter's failure is not hidden by the grep after it
@@ -54,5 +54,7 @@ run_one perl-fork perl /usr/bin/perl "$here/fork.pl" "$((100 * rounds))"
 PYTHONMALLOC=malloc run_one python3 python3 /usr/bin/python3 "$here/heap.py" "$rounds"
 # malloc_trim(0) hands freed memory back: the preload library's, not glibc's
 PYTHONMALLOC=malloc run_one py-trim python3 /usr/bin/python3 "$here/trim.py"
+# glibc's own names (__libc_malloc, __libc_free, ...) with blocks crossing to the standard ones
+run_one py-libc python3 /usr/bin/python3 "$here/libc_names.py"
 run_one lua5.4 lua5.4 lua5.4 "$here/../../../benches/lua/workload.lua" "$((5 * rounds))"
 exit $failed
