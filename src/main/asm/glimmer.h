@@ -15,8 +15,9 @@
  * times in a row with no other in between: that thread gets the bias (and
  * the next re-bias asks for twice the run).  Where
  * membarrier is not available (Linux < 4.14, WSL1) or the creating thread has
- * no thread pointer, the heap is never biased.  Callers of a biased heap
- * must be threads with a thread pointer (every thread of a libc).
+ * no thread pointer, the heap is never biased.  Callers of a heap that can
+ * be biased must be threads with a thread pointer of their own (every thread
+ * of a libc; not a raw clone() sharing its parent's).
  *
  * Misuse never aborts: gl_heap_free returns a negative GL_E_* status, every
  * other entry point returns NULL (or 0) and records the status, readable with
