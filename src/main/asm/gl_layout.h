@@ -215,12 +215,7 @@
 #define LK_BUSY             (H_BINS + 88)    /* u32: the owner is inside a call without the lock */
 #define LK_NEXT             (H_BINS + 96)    /* the process's list of live locked heaps (fork.S) */
 #define LK_PREV             (H_BINS + 104)
-#define LK_LAST             (H_BINS + 112)   /* thread pointer of the last thread that took the lock */
-#define LK_RUN              (H_BINS + 120)   /* u32: its lock acquisitions in a row since */
-#define LK_REBIAS_AT        (H_BINS + 124)   /* u32: a run this long re-biases; 0: never (not biasable) */
-#define LK_END              (H_BINS + 128)   /* the front's fields end here */
-#define REBIAS_FIRST_RUN    8192             /* the run that first re-biases an unbiased heap */
-#define REBIAS_MAX_RUN      (1 << 24)        /* each re-bias doubles the next run, up to this */
+#define LK_END              (H_BINS + 112)   /* the front's fields end here */
 #define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */

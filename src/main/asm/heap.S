@@ -76,13 +76,6 @@ END(gl__spin_lock)
  *   Holding the lock, a thread that is not the heap's bias owner revokes the
  *   bias (gl__revoke_bias) before it goes on, so nothing runs on the heap
  *   without the lock from then on.
- *   On a heap with no bias, counts the taker's acquisitions in a row
- *   (LK_LAST, LK_RUN): a thread that takes the lock LK_REBIAS_AT times with
- *   no other thread in between gets the bias, still holding the lock, as the
- *   creator got it (its next calls take no atomic instruction, and the next
- *   other thread revokes it as usual); the run asked for doubles each time.
- *   A heap whose creator could not bias it (LK_REBIAS_AT 0) never counts, so
- *   %fs:0 is read only where a thread pointer was seen.
  *   Preserves every register but rax and flags, so callers can forward their
  *   arguments untouched.
  */
@@ -95,31 +88,6 @@ HIDDEN_ENTRY(gl__lock)
         movq    LK_OWNER(%rdi), %rax
         testq   %rax, %rax
         jnz     .Llock_biased
-        cmpl    $0, LK_REBIAS_AT(%rdi)
-        je      .Llock_out                      /* never biasable */
-        movq    %fs:0, %rax
-        cmpq    %rax, LK_LAST(%rdi)
-        jne     .Llock_new_run
-        incl    LK_RUN(%rdi)
-        movl    LK_RUN(%rdi), %eax
-        cmpl    LK_REBIAS_AT(%rdi), %eax
-        jae     .Llock_rebias
-.Llock_out:
-        ret
-.Llock_new_run:
-        movq    %rax, LK_LAST(%rdi)
-        movl    $1, LK_RUN(%rdi)
-        ret
-.Llock_rebias:
-        /* Holding the lock: nobody else runs on the heap, and whoever takes
-         * the lock next sees LK_OWNER set and revokes the bias first. */
-        movq    %fs:0, %rax
-        movq    %rax, LK_OWNER(%rdi)
-        movq    $0, LK_LAST(%rdi)
-        movl    $0, LK_RUN(%rdi)
-        cmpl    $REBIAS_MAX_RUN, LK_REBIAS_AT(%rdi)
-        jae     .Llock_out
-        shll    LK_REBIAS_AT(%rdi)
         ret
 .Llock_biased:
         cmpq    %fs:0, %rax                     /* the owner itself (destroy, fork): it */
@@ -371,10 +339,6 @@ ENTRY(gl_heap_create)
         movq    %rax, %r13
         call    gl__bias_owner
         movq    %rax, LK_OWNER(%r13)            /* biased to its creator, if possible */
-        testq   %rax, %rax
-        jz      1f
-        movl    $REBIAS_FIRST_RUN, LK_REBIAS_AT(%r13)   /* and to later threads that run alone */
-1:
         movq    %r13, %rdi
         call    gl__fronts_link                 /* for gl_fork_prepare (fork.S) */
         movq    %r13, %rax
