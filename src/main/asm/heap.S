@@ -16,8 +16,7 @@
  * thread's calls announce themselves in LK_BUSY with plain stores instead of
  * taking the lock, until another thread takes the lock and revokes the bias
  * with membarrier (gl__revoke_bias; the handshake is in LOCKED_FORWARD,
- * gl_layout.h, and design.md).  A thread that then takes the lock many times
- * in a row, alone, gets the bias in its turn (gl__lock).
+ * gl_layout.h, and design.md).
  *
  * The default heap behind gl_malloc & co. is a locked heap created on first
  * use; a race between two first users is settled with cmpxchg.
@@ -108,8 +107,8 @@ END(gl__lock)
  *   (membarrier), then waits while the owner is still inside a call it began
  *   without the lock.  After the fence the owner's next call either sees
  *   LK_OWNER cleared and takes the lock, or has raised LK_BUSY where this
- *   thread sees it (LOCKED_FORWARD).  The heap stays locked until a thread
- *   runs alone long enough to be given the bias (gl__lock).
+ *   thread sees it (LOCKED_FORWARD).  The bias is not given back: a heap two
+ *   threads have used stays locked.
  *   membarrier(PRIVATE_EXPEDITED) needs the process registered, which
  *   gl__bias_owner did; should it be refused all the same (a child of fork()
  *   on a kernel that does not pass the registration on, a seccomp filter

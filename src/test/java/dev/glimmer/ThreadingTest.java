@@ -262,7 +262,7 @@ class ThreadingTest {
             assertNull(inAnotherThread(() -> heap.free(heap.malloc(100))));
             assertFalse(heap.stats().lockBiased(), "after another thread called");
             long q = heap.malloc(48);
-            assertFalse(heap.stats().lockBiased(), "a few calls of the creator's do not bring the bias back");
+            assertFalse(heap.stats().lockBiased(), "the creator does not get the bias back");
             assertEquals(-1, TestMemory.firstMismatch(p, 48, 11));
             heap.free(p);
             heap.free(q);
