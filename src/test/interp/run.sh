@@ -3,9 +3,10 @@
 #
 # Runs Debian's perl (heap.pl; fork.pl, forking while threads allocate),
 # python3 (PYTHONMALLOC=malloc; heap.py; trim.py, malloc_trim; libc_names.py,
-# __libc_malloc & co.) and lua5.4 on the scripts here, once on glibc and once
-# with LD_PRELOAD=PRELOAD (libglimmer-preload.so: every C allocation function
-# of the process served by gl_malloc & co.), and fails unless each run exits 0
+# __libc_malloc & co.) and lua5.4 on the scripts here, and gcc and sort (four
+# threads) on inputs of their own, once on glibc and once with
+# LD_PRELOAD=PRELOAD (libglimmer-preload.so: every C allocation function of
+# the process served by gl_malloc & co.), and fails unless each run exits 0
 # and prints exactly what the glibc run printed.
 # Not a timing: the times are printed for the eye only.  An interpreter that is
 # not installed is skipped, with the apt-get line that adds it.
@@ -57,4 +58,13 @@ PYTHONMALLOC=malloc run_one py-trim python3 /usr/bin/python3 "$here/trim.py"
 # glibc's own names (__libc_malloc, __libc_free, ...) with blocks crossing to the standard ones
 run_one py-libc python3 /usr/bin/python3 "$here/libc_names.py"
 run_one lua5.4 lua5.4 lua5.4 "$here/../../../benches/lua/workload.lua" "$((5 * rounds))"
+# two large C programs: gcc compiling the contract to assembly, and sort with
+# four threads sorting 600,000 lines it is given (made here, seeded)
+run_one gcc gcc gcc -O2 -S -o - -I "$here/../../main/asm" "$here/../c/contract.c"
+lines="$(mktemp)"
+trap 'rm -f "$lines"' EXIT
+awk 'BEGIN { srand(7); for (i = 0; i < 600000; i++) {
+         s = ""; n = int(rand() * 40); for (j = 0; j < n; j++) s = s "x";
+         printf "%08x%08x %s\n", int(rand() * 4294967296), int(rand() * 4294967296), s } }' > "$lines"
+run_one sort coreutils sort --parallel=4 -S 20M "$lines"
 exit $failed
