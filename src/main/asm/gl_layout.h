@@ -211,11 +211,21 @@
  * the owned heap H_INNER.  Its own fields sit past the fast-path ones. */
 #define LK_LOCK             (H_BINS + 64)    /* u32 spinlock word */
 #define LK_MAGIC            (H_BINS + 72)    /* LOCKED_MAGIC ^ front address while live */
-#define LK_OWNER            (H_BINS + 80)    /* thread pointer (%fs:0) the heap is biased to; 0: none */
-#define LK_BUSY             (H_BINS + 88)    /* u32: the owner is inside a call without the lock */
+#define LK_OWNER            (H_BINS + 80)    /* the bias: its slot (in LK_SLOTS); 0: none */
 #define LK_NEXT             (H_BINS + 96)    /* the process's list of live locked heaps (fork.S) */
 #define LK_PREV             (H_BINS + 104)
-#define LK_END              (H_BINS + 112)   /* the front's fields end here */
+#define LK_LAST             (H_BINS + 112)   /* thread pointer of the last thread that took the lock */
+#define LK_RUN              (H_BINS + 120)   /* u32: its lock acquisitions in a row since */
+#define LK_REBIAS_AT        (H_BINS + 124)   /* u32: a run this long re-biases; 0: never (not biasable) */
+#define LK_SLOTS_USED       (H_BINS + 128)   /* u32: bias slots handed out */
+#define LK_SLOTS            (H_BINS + 208)   /* BIAS_SLOTS slots, 64-byte aligned in the front */
+#define BIAS_SLOTS          64
+#define BIAS_SLOT_SIZE      16
+#define SLOT_TID            0                /* the owner's thread pointer (%fs:0), set once */
+#define SLOT_BUSY           8                /* u32: the owner is inside a call without the lock */
+#define LK_END              (LK_SLOTS + BIAS_SLOTS * BIAS_SLOT_SIZE)   /* the front's fields end here */
+#define REBIAS_FIRST_RUN    8192             /* the run that first re-biases an unbiased heap */
+#define REBIAS_MAX_RUN      (1 << 24)        /* each re-bias doubles the next run, up to this */
 #define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
 
 #define GL_HEAP_LOCKED_FLAG 1                /* gl_options.flags: GL_HEAP_LOCKED */
@@ -405,21 +415,26 @@ name:                           \
 .endm
 
 /*
- * BIAS_ENTER front, tmp, other, revoked: the biased way into a front (see
- * LOCKED_FORWARD).  Falls through with LK_BUSY raised when the calling
- * thread is the front's bias owner; goes to `other`, having touched
- * nothing, when the front is not biased or biased to another thread, and to
- * `revoked`, with LK_BUSY raised (to be lowered), when the bias was taken
- * away meanwhile.  tmp is clobbered.
+ * BIAS_ENTER front, slot, tmp, other, revoked: the biased way into a front
+ * (see LOCKED_FORWARD).  Falls through with `slot` = the bias's slot and its
+ * SLOT_BUSY raised when the calling thread is the front's bias owner; goes
+ * to `other`, having touched nothing, when the front is not biased or biased
+ * to another thread, and to `revoked`, with SLOT_BUSY(slot) raised (to be
+ * lowered), when the bias was taken away meanwhile.  Each bias has a slot of
+ * its own, never reused, so a thread that lost the bias while it was
+ * between the two reads of LK_OWNER below raises and lowers its old slot's
+ * flag, never the flag of whoever holds the bias now (design.md,
+ * Re-biasing).  slot and tmp are clobbered.
  */
-.macro BIAS_ENTER front, tmp, other, revoked
-        movq    LK_OWNER(\front), \tmp
-        testq   \tmp, \tmp                      /* %fs:0 is read only on a biased */
-        jz      \other                          /* heap: its creator had a thread pointer */
+.macro BIAS_ENTER front, slot, tmp, other, revoked
+        movq    LK_OWNER(\front), \slot
+        testq   \slot, \slot                    /* %fs:0 is read only on a biased */
+        jz      \other                          /* heap: its owner had a thread pointer */
+        movq    SLOT_TID(\slot), \tmp
         cmpq    %fs:0, \tmp                     /* this thread? (its TCB's self pointer) */
         jne     \other
-        movl    $1, LK_BUSY(\front)
-        cmpq    \tmp, LK_OWNER(\front)
+        movl    $1, SLOT_BUSY(\slot)
+        cmpq    \slot, LK_OWNER(\front)
         jne     \revoked
 .endm
 
@@ -440,16 +455,24 @@ name:                           \
 .macro LOCKED_FORWARD fn, counting_fn
         CFI_PUSH %rbx
         movq    %rdi, %rbx
-        BIAS_ENTER %rdi, %rax, .Llf_locked\@, .Llf_revoked\@
+        BIAS_ENTER %rdi, %rax, %r11, .Llf_locked\@, .Llf_revoked\@
+        pushq   %rax                            /* the slot, to lower its flag after the call */
+        .cfi_adjust_cfa_offset 8
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
         movq    H_INNER(%rdi), %rdi
         CALL_INNER \fn, \counting_fn
-        movl    $0, LK_BUSY(%rbx)
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        popq    %r11
+        .cfi_adjust_cfa_offset -8
+        movl    $0, SLOT_BUSY(%r11)
         .cfi_remember_state
         CFI_POP %rbx
         ret
         .cfi_restore_state
 .Llf_revoked\@:
-        movl    $0, LK_BUSY(%rdi)
+        movl    $0, SLOT_BUSY(%rax)
 .Llf_locked\@:
         call    gl__lock
         movq    H_INNER(%rbx), %rdi
@@ -467,12 +490,13 @@ name:                           \
  * (ret) the block in rax: gl_heap_malloc's fast path and
  * gl__malloc_counting's pop inside the bias handshake, without the calls of
  * LOCKED_FORWARD.  Anything else goes to `fail` having changed nothing
- * (LK_BUSY lowered), front and size intact.  Clobbers rax, rcx, r8, r9.
+ * (the slot's flag lowered), front and size intact.  Clobbers rax, rcx, r8,
+ * r9, r10.
  */
 .macro LOCKED_MALLOC_FAST front, size, fail
         cmpq    $SMALL_MAX_REQUEST, \size
         ja      \fail
-        BIAS_ENTER \front, %rax, \fail, .Llmf_leave\@
+        BIAS_ENTER \front, %r10, %rax, \fail, .Llmf_leave\@
         movq    H_INNER(\front), %r8
         CLASS_OF_REQUEST \size, %ecx, %rax      /* a counting heap's table is all class 0 */
         CACHE_POP %r8, %rcx, %r9, %rax, .Llmf_leave\@
@@ -480,10 +504,10 @@ name:                           \
         jz      .Llmf_counted\@
         incq    H_HITS(%r8)
 .Llmf_counted\@:
-        movl    $0, LK_BUSY(\front)
+        movl    $0, SLOT_BUSY(%r10)
         ret
 .Llmf_leave\@:
-        movl    $0, LK_BUSY(\front)
+        movl    $0, SLOT_BUSY(%r10)
         jmp     \fail
 .endm
 
@@ -493,11 +517,11 @@ name:                           \
  * For the thread the heap is biased to, a pointer that passes gl_heap_free's
  * test (OWNED_BLOCK_TEST) and whose class's stack has room is pushed, and
  * it returns (ret) GL_OK in eax; anything else goes to `fail` having
- * changed nothing (LK_BUSY lowered), r9 and rsi intact, for the locked path
- * to free or report.  Clobbers rax, rcx, rdx, rdi.
+ * changed nothing (the slot's flag lowered), r9 and rsi intact, for the
+ * locked path to free or report.  Clobbers rax, rcx, rdx, rdi, r10.
  */
 .macro LOCKED_FREE_FAST fail
-        BIAS_ENTER %r9, %rax, \fail, .Llff_leave\@
+        BIAS_ENTER %r9, %r10, %rax, \fail, .Llff_leave\@
         movq    H_INNER(%r9), %rdi
         OWNED_BLOCK_TEST .Llff_leave\@
         cmpq    $SMALL_MAX_CLASS, %rax
@@ -506,11 +530,11 @@ name:                           \
         cmpq    H_CLIM(%rdi,%rax,8), %rcx
         jae     .Llff_leave\@                   /* full, or no cache */
         CACHE_PUSH %rdi, %rsi, %rax, %rcx
-        movl    $0, LK_BUSY(%r9)
+        movl    $0, SLOT_BUSY(%r10)
         xorl    %eax, %eax
         ret
 .Llff_leave\@:
-        movl    $0, LK_BUSY(%r9)
+        movl    $0, SLOT_BUSY(%r10)
         jmp     \fail
 .endm
 

@@ -10,11 +10,14 @@
  * The process-wide default heap behind gl_malloc & co. is locked.
  * A locked heap starts biased to the thread that created it (the default
  * heap: its first caller): that thread's calls take no atomic instruction
- * until another thread calls, which revokes the bias once, with
- * membarrier(2); from then on every call takes the spinlock.  Where
- * membarrier is not available (Linux < 4.14, WSL1) or the creating thread has
- * no thread pointer, the heap is never biased.  Callers of a biased heap
- * must be threads with a thread pointer (every thread of a libc).
+ * until another thread calls, which revokes the bias with membarrier(2);
+ * from then on calls take the spinlock, until one thread takes it 8192
+ * times in a row with no other in between: that thread gets the bias (the
+ * next re-bias asks for twice the run; 64 biases at most in a heap's life).
+ * Where membarrier is not available (Linux < 4.14, WSL1) or the creating
+ * thread has no thread pointer, the heap is never biased.  Callers of a heap
+ * that can be biased must be threads with a thread pointer of their own
+ * (every thread of a libc; not a raw clone() sharing its parent's).
  *
  * Misuse never aborts: gl_heap_free returns a negative GL_E_* status, every
  * other entry point returns NULL (or 0) and records the status, readable with
@@ -101,7 +104,7 @@ typedef struct gl_stats {
     uint64_t os_advises;         /* madvise(MADV_DONTNEED) calls */
     uint64_t errors[GL_ERROR_KINDS];          /* errors[k]: times status -k was reported */
     uint64_t class_live[GL_SMALL_CLASSES];    /* live blocks per small class (cache excluded) */
-    uint64_t lock_biased;        /* 1: a locked heap still biased to the thread that created it */
+    uint64_t lock_biased;        /* 1: a locked heap biased to a thread (its creator, or one that ran alone) */
 } gl_stats;
 
 void gl_heap_stats(gl_heap *h, gl_stats *s);

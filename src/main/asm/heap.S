@@ -12,11 +12,12 @@
  * spinlock LK_LOCK and run the same code on the owned heap H_INNER.  One
  * implementation serves both kinds; an owned heap pays nothing for locking.
  *
- * A locked heap is biased to the thread that created it (LK_OWNER): that
- * thread's calls announce themselves in LK_BUSY with plain stores instead of
- * taking the lock, until another thread takes the lock and revokes the bias
- * with membarrier (gl__revoke_bias; the handshake is in LOCKED_FORWARD,
- * gl_layout.h, and design.md).
+ * A locked heap is biased to the thread that created it (LK_OWNER, a slot
+ * naming the thread): that thread's calls announce themselves in the slot's
+ * SLOT_BUSY with plain stores instead of taking the lock, until another
+ * thread takes the lock and revokes the bias with membarrier
+ * (gl__revoke_bias; the handshake is in LOCKED_FORWARD, gl_layout.h, and
+ * design.md).
  *
  * The default heap behind gl_malloc & co. is a locked heap created on first
  * use; a race between two first users is settled with cmpxchg.
@@ -29,6 +30,9 @@
 .endif
 .if H_STRUCT_END > HEAP_MAP_SIZE || LK_END > LOCKED_MAP_SIZE
         .error "gl_layout.h: a heap struct outgrew its mapping"
+.endif
+.if LK_SLOTS < LK_SLOTS_USED + 4 || BIAS_SLOT_SIZE != 16 || (LK_SLOTS & 63) != 0
+        .error "gl_layout.h: the bias slots overlap the front's fields, are not 16 bytes (gl__lock shifts by 4) or not line-aligned"
 .endif
 
         .text
@@ -75,6 +79,15 @@ END(gl__spin_lock)
  *   Holding the lock, a thread that is not the heap's bias owner revokes the
  *   bias (gl__revoke_bias) before it goes on, so nothing runs on the heap
  *   without the lock from then on.
+ *   On a heap with no bias, counts the taker's acquisitions in a row
+ *   (LK_LAST, LK_RUN): a thread that takes the lock LK_REBIAS_AT times with
+ *   no other thread in between gets the bias, still holding the lock, as the
+ *   creator got it (its next calls take no atomic instruction, and the next
+ *   other thread revokes it as usual); the run asked for doubles each time.
+ *   Each bias takes a slot never used before (LK_SLOTS), so at most
+ *   BIAS_SLOTS biases in a heap's life, the creator's included.
+ *   A heap whose creator could not bias it (LK_REBIAS_AT 0) never counts, so
+ *   %fs:0 is read only where a thread pointer was seen.
  *   Preserves every register but rax and flags, so callers can forward their
  *   arguments untouched.
  */
@@ -87,8 +100,46 @@ HIDDEN_ENTRY(gl__lock)
         movq    LK_OWNER(%rdi), %rax
         testq   %rax, %rax
         jnz     .Llock_biased
+        cmpl    $0, LK_REBIAS_AT(%rdi)
+        je      .Llock_out                      /* never biasable */
+        movq    %fs:0, %rax
+        cmpq    %rax, LK_LAST(%rdi)
+        jne     .Llock_new_run
+        incl    LK_RUN(%rdi)
+        movl    LK_RUN(%rdi), %eax
+        cmpl    LK_REBIAS_AT(%rdi), %eax
+        jae     .Llock_rebias
+.Llock_out:
+        ret
+.Llock_new_run:
+        movq    %rax, LK_LAST(%rdi)
+        movl    $1, LK_RUN(%rdi)
+        ret
+.Llock_rebias:
+        /* Holding the lock: nobody else runs on the heap, and whoever takes
+         * the lock next sees LK_OWNER set and revokes the bias first.  The
+         * bias gets a slot never used before, so no thread that held an
+         * earlier bias can touch its flag (BIAS_ENTER). */
+        movq    $0, LK_LAST(%rdi)
+        movl    $0, LK_RUN(%rdi)
+        movl    LK_SLOTS_USED(%rdi), %eax
+        cmpl    $BIAS_SLOTS, %eax
+        jae     .Llock_out                      /* every slot used: no more re-biasing */
+        incl    LK_SLOTS_USED(%rdi)
+        shll    $4, %eax
+        leaq    LK_SLOTS(%rdi,%rax), %rax       /* the new slot (BIAS_SLOT_SIZE 16) */
+        pushq   %fs:0
+        .cfi_adjust_cfa_offset 8
+        popq    SLOT_TID(%rax)
+        .cfi_adjust_cfa_offset -8
+        movl    $0, SLOT_BUSY(%rax)
+        movq    %rax, LK_OWNER(%rdi)
+        cmpl    $REBIAS_MAX_RUN, LK_REBIAS_AT(%rdi)
+        jae     .Llock_out
+        shll    LK_REBIAS_AT(%rdi)
         ret
 .Llock_biased:
+        movq    SLOT_TID(%rax), %rax
         cmpq    %fs:0, %rax                     /* the owner itself (destroy, fork): it */
         jne     gl__revoke_bias                 /* cannot be inside a call meanwhile */
         ret
@@ -106,15 +157,15 @@ END(gl__lock)
  *   LK_OWNER, makes every thread of the process execute a full fence
  *   (membarrier), then waits while the owner is still inside a call it began
  *   without the lock.  After the fence the owner's next call either sees
- *   LK_OWNER cleared and takes the lock, or has raised LK_BUSY where this
- *   thread sees it (LOCKED_FORWARD).  The bias is not given back: a heap two
- *   threads have used stays locked.
+ *   LK_OWNER cleared and takes the lock, or has raised SLOT_BUSY where this
+ *   thread sees it in its slot's SLOT_BUSY (LOCKED_FORWARD).  A thread that
+ *   later runs alone long enough gets a new bias, in a new slot (gl__lock).
  *   membarrier(PRIVATE_EXPEDITED) needs the process registered, which
  *   gl__bias_owner did; should it be refused all the same (a child of fork()
  *   on a kernel that does not pass the registration on, a seccomp filter
  *   installed since), the process registers and tries again, then falls back
  *   to the slow global command.  If every command is refused, two
- *   sched_yields stand in for the fence: the owner's store of LK_BUSY has
+ *   sched_yields stand in for the fence: the owner's store of SLOT_BUSY has
  *   left its store buffer long before, but that is not a guarantee --
  *   design.md, Biased locking.
  *   Preserves every register but rax and flags.
@@ -125,8 +176,10 @@ HIDDEN_ENTRY(gl__revoke_bias)
         CFI_PUSH %rsi
         CFI_PUSH %rdi
         CFI_PUSH %r8
+        CFI_PUSH %r9
         CFI_PUSH %r11
         movq    %rdi, %r8
+        movq    LK_OWNER(%r8), %r9              /* the bias's slot: its flag is the one to wait on */
         movq    $0, LK_OWNER(%r8)
         movl    $MEMBARRIER_CMD_PRIVATE_EXPEDITED, %edi
         call    gl__os_membarrier
@@ -147,7 +200,7 @@ HIDDEN_ENTRY(gl__revoke_bias)
 .Lrevoke_fenced:
         movl    $1024, %ecx
 .Lrevoke_wait:
-        cmpl    $0, LK_BUSY(%r8)
+        cmpl    $0, SLOT_BUSY(%r9)
         je      .Lrevoke_out
         pause
         decl    %ecx
@@ -157,6 +210,7 @@ HIDDEN_ENTRY(gl__revoke_bias)
         jmp     .Lrevoke_wait
 .Lrevoke_out:
         CFI_POP %r11
+        CFI_POP %r9
         CFI_POP %r8
         CFI_POP %rdi
         CFI_POP %rsi
@@ -337,7 +391,14 @@ ENTRY(gl_heap_create)
         movq    %rcx, LK_MAGIC(%rax)
         movq    %rax, %r13
         call    gl__bias_owner
-        movq    %rax, LK_OWNER(%r13)            /* biased to its creator, if possible */
+        testq   %rax, %rax
+        jz      1f
+        movq    %rax, LK_SLOTS + SLOT_TID(%r13) /* biased to its creator, in the first slot */
+        movl    $1, LK_SLOTS_USED(%r13)
+        leaq    LK_SLOTS(%r13), %rax
+        movq    %rax, LK_OWNER(%r13)
+        movl    $REBIAS_FIRST_RUN, LK_REBIAS_AT(%r13)   /* and later to threads that run alone */
+1:
         movq    %r13, %rdi
         call    gl__fronts_link                 /* for gl_fork_prepare (fork.S) */
         movq    %r13, %rax

@@ -1368,7 +1368,7 @@ static void bias_is_taken_and_revoked(void)
     CHECK(stats_of(h).lock_biased == 0, "a second thread's call revokes the bias");
     p = gl_heap_malloc(h, 100);
     CHECK(p != NULL && gl_heap_free(h, p) == GL_OK, "the creator goes on under the lock");
-    CHECK(stats_of(h).lock_biased == 0, "the bias is not given back");
+    CHECK(stats_of(h).lock_biased == 0, "the bias is not given back for a few calls");
     CHECK_HEAP(h);
     gl_heap_destroy(h);
     gl_heap *owned = gl_heap_create(NULL);
@@ -1449,6 +1449,88 @@ static void revocation_races_the_owner(void)
     }
     ok("%d rounds: a second thread revokes the bias while its owner runs %d calls (%d rounds began biased)",
        RACE_ROUNDS, RACE_OPS, revoked);
+}
+
+/* ---- 8b'. the bias moves to a thread that runs alone ------------------------ */
+/* An unbiased heap counts each thread's lock acquisitions in a row: a run of
+ * REBIAS_FIRST_RUN gives that thread the bias, and each later re-bias asks
+ * for a run twice as long.  Every gl_heap_* call on a locked heap that does
+ * not take the biased way takes the lock once: gl_heap_stats too, so a loop
+ * of malloc, free and stats counts three a turn.  Returns the acquisitions
+ * the run took (or -1 if none gave the bias within `most`). */
+static long run_until_biased(gl_heap *h, long most)
+{
+    for (long turn = 1; 3 * turn <= most; turn++) {
+        void *p = gl_heap_malloc(h, 24 + (size_t)(turn % 200));
+        CHECK(p != NULL && gl_heap_free(h, p) == GL_OK, "a call in a run");
+        if (stats_of(h).lock_biased)
+            return 3 * turn;
+    }
+    return -1;
+}
+
+struct rebias { gl_heap *h; long run; volatile int *go; uint64_t seed; };
+
+static void *run_alone(void *arg)
+{
+    struct rebias *r = arg;
+    CHECK(gl_heap_free(r->h, gl_heap_malloc(r->h, 8)) == GL_OK, "the call that revokes the creator's bias");
+    r->run = run_until_biased(r->h, 4L * REBIAS_FIRST_RUN);
+    if (r->go) {                                   /* the race: go on while the creator comes back */
+        *r->go = 1;
+        race_ops(r->h, r->seed);
+    }
+    return NULL;
+}
+
+static void bias_moves_to_a_thread_running_alone(void)
+{
+    if (!membarrier_expedited()) {
+        ok("skipped: no membarrier here, so no heap is ever biased");
+        return;
+    }
+    gl_options lo = { .flags = GL_HEAP_LOCKED };
+    gl_heap *h = gl_heap_create(&lo);
+    CHECK(h != NULL, "gl_heap_create(GL_HEAP_LOCKED)");
+    void *keep = gl_heap_malloc(h, 300);
+    fill(keep, 300, 41);
+    struct rebias r = { h, 0, NULL, 0 };
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, run_alone, &r) == 0, "pthread_create");
+    pthread_join(t, NULL);
+    CHECK(r.run >= REBIAS_FIRST_RUN && r.run < REBIAS_FIRST_RUN + 3,
+          "a second thread alone got the bias after %ld acquisitions in a row (expected %d)", r.run, REBIAS_FIRST_RUN);
+    CHECK(stats_of(h).lock_biased == 0, "the creator's call took the bias back from the thread");
+    long again = run_until_biased(h, 4L * REBIAS_FIRST_RUN);
+    CHECK(again >= 2 * REBIAS_FIRST_RUN && again < 2 * REBIAS_FIRST_RUN + 3,
+          "the creator's run back to the bias: %ld acquisitions (expected twice %d)", again, REBIAS_FIRST_RUN);
+    CHECK(verify(keep, 300, 41) == 300 && gl_heap_free(h, keep) == GL_OK, "a block kept through three owners");
+    CHECK(stats_of(h).live_blocks == 0 && stats_of(h).lock_biased == 1, "the creator's own calls keep the new bias");
+    CHECK_HEAP(h);
+    gl_heap_destroy(h);
+
+    /* the re-biased thread races the creator coming back, as the creator's
+     * own bias is raced in revocation_races_the_owner */
+    int rebiased = 0;
+    for (int round = 0; round < 50; round++) {
+        h = gl_heap_create(&lo);
+        CHECK(h != NULL, "gl_heap_create(GL_HEAP_LOCKED)");
+        volatile int go = 0;
+        struct rebias rr = { h, 0, &go, rng_state + 313 * (uint64_t)round };
+        CHECK(pthread_create(&t, NULL, run_alone, &rr) == 0, "pthread_create");
+        while (!go) ;
+        race_ops(h, rr.seed ^ 0x2545f491u);
+        pthread_join(t, NULL);
+        rebiased += rr.run > 0;
+        gl_stats st = stats_of(h);
+        CHECK(st.live_blocks == 0, "round %d: %" PRIu64 " blocks still live", round, st.live_blocks);
+        CHECK(st.errors[1] == 0 && st.errors[2] == 0 && st.errors[3] == 0, "round %d: errors counted", round);
+        CHECK_HEAP(h);
+        gl_heap_destroy(h);
+    }
+    CHECK(rebiased == 50, "%d of 50 rounds re-biased the second thread", rebiased);
+    ok("a thread that takes an unbiased heap's lock %d times in a row gets the bias (then twice as many); "
+       "50 rounds race its revocation", REBIAS_FIRST_RUN);
 }
 
 /* gl_malloc and gl_free run the owned heap's fast paths with the bias
@@ -2366,6 +2448,7 @@ int main(int argc, char **argv)
     begin("biased locked heaps");
     bias_is_taken_and_revoked();
     revocation_races_the_owner();
+    bias_moves_to_a_thread_running_alone();
     revocation_after_fork();
     revocation_without_membarrier();
 

@@ -25,9 +25,10 @@ import java.util.Arrays;
  * @param classLive     live blocks per small class: class c holds blocks of 16*c bytes,
  *                      header included, c = 2..63
  * @param lockBiased    a {@link GlimmerHeap#ofShared() shared} heap (and the default heap) that
- *                      is still biased to the thread that created it: that thread's calls take
- *                      no atomic instruction until another thread calls; false for confined
- *                      heaps and once a second thread has used the heap
+ *                      is biased to one thread: to the thread that created it until another
+ *                      thread calls, later to a thread that has used it alone for thousands
+ *                      of calls in a row. That thread's calls take no atomic instruction;
+ *                      false for confined heaps and while no thread holds the bias
  */
 public record HeapStats(
         long liveBytes,
