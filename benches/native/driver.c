@@ -37,7 +37,8 @@
  *   driver --list               available allocators, one per line
  *   driver --rows               the workload rows
  *   driver --peers              which peers are installed; the apt-get line
- *   driver --child KIND ...     internal: one cold run / one footprint run
+ *   driver --child KIND ...     internal: one cold run / one footprint run / one run of
+ *                               a row of several threads
  *
  * Every failure - NULL from an allocator, a block whose bytes changed while it
  * was live, an error counted by a Glimmer heap, a failed heap check - stops
@@ -50,6 +51,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -244,6 +246,22 @@ static int peer_wanted(const char *name, char *why, size_t whylen)
     return 0;
 }
 
+/* A heap for the allocator "glimmer".  GLIMMER_BENCH_HEAP_FLAGS: its
+ * gl_options.flags (e.g. 4 = GL_HEAP_HUGE_PAGES), to measure an option; the
+ * report's runs leave it unset. */
+static gl_heap *create_owned_heap(int quiet)
+{
+    const char *flags = getenv("GLIMMER_BENCH_HEAP_FLAGS");
+    gl_options opts = { .flags = flags ? strtoull(flags, NULL, 0) : 0 };
+    gl_heap *h = gl_heap_create(&opts);
+    if (h == NULL)
+        die("gl_heap_create(flags %#llx) failed", (unsigned long long)opts.flags);
+    if (flags && !quiet)
+        fprintf(stderr, "note: Glimmer's owned heap has gl_options.flags %#llx (GLIMMER_BENCH_HEAP_FLAGS)\n",
+                (unsigned long long)opts.flags);
+    return h;
+}
+
 /* Makes every allocator ready (or marks it unavailable, saying why).
  * quiet: no messages (child processes, --list); only: load no peer but this
  * one (a run that measures one allocator keeps the others out of its process). */
@@ -252,16 +270,7 @@ static void open_allocators(int quiet, const char *only)
     struct allocator *a;
 
     a = &allocators[A_GLIMMER];
-    /* GLIMMER_BENCH_HEAP_FLAGS: gl_options.flags for the owned heap (e.g. 4 =
-     * GL_HEAP_HUGE_PAGES), to measure an option; the report's runs leave it unset */
-    const char *flags = getenv("GLIMMER_BENCH_HEAP_FLAGS");
-    gl_options opts = { .flags = flags ? strtoull(flags, NULL, 0) : 0 };
-    owned_heap = gl_heap_create(&opts);
-    if (owned_heap == NULL)
-        die("gl_heap_create(flags %#llx) failed", (unsigned long long)opts.flags);
-    if (flags && !quiet)
-        fprintf(stderr, "note: Glimmer's owned heap has gl_options.flags %#llx (GLIMMER_BENCH_HEAP_FLAGS)\n",
-                (unsigned long long)opts.flags);
+    owned_heap = create_owned_heap(quiet);
     a->calls = (struct calls){ .heap = owned_heap, .heap_malloc = gl_heap_malloc, .heap_free = gl_heap_free,
                                .heap_realloc = gl_heap_realloc };
     a->glimmer = owned_heap_of; a->available = 1;
@@ -364,6 +373,8 @@ struct workload {
     int aged;                    /* batch: the heap first serves AGING_ROUNDS rounds of the same
                                     blocks freed in a random order (untimed) */
     int keep;                    /* pair: one other block kept live */
+    uint32_t threads;            /* pair, batch: > 1: this many threads run the row at once, each on
+                                    blocks of its own (run_threads) */
     enum gen gen;                /* trace: which generator */
     uint32_t steps;              /* trace: steps of the generator (set from the mode) */
     int realloc_alloc;           /* trace: allocate with realloc(NULL, n), Lua style */
@@ -471,6 +482,15 @@ static void define_rows(void)
     w = add_row("lua-grow", "lua", "Lua style: 64 buffers grown by realloc x2, 16 B..64 KiB");
     w->kind = K_TRACE; w->gen = G_GROW; w->n = 64; w->lo = 16; w->hi = 65536; w->realloc_alloc = 1;
     w->steps = mode->grow_steps;
+
+    /* Threads at once, each running the row's kernel on blocks of its own.  Glimmer's owned heap
+     * is one heap per thread (an owned heap serves one thread at a time); its default heap is one
+     * heap the threads share; the peers give each thread a cache of its own. */
+    w = add_row("threads2-pair", "threads", "2 threads at once, each: malloc(32)+free pairs");
+    w->kind = K_PAIR; w->lo = w->hi = PAIR_SIZE; w->threads = 2;
+    w = add_row("threads2-mixed-1000", "threads",
+                "2 threads at once, each: batch of 1,000, 8..256 B, freed in random order");
+    w->kind = K_BATCH; w->lo = 8; w->hi = 256; w->n = 1000; w->order = O_RANDOM; w->threads = 2;
 
     /* last, so that its aging reaches no other row: what a heap does after a phase of frees in a
      * random order (a table torn down, a collector's sweep) to the next phase's locality */
@@ -626,7 +646,7 @@ static uint64_t rounds_for(const struct workload *w)
 {
     if (w->kind == K_TRACE)
         return 1;                                     /* a trace is long by itself */
-    uint64_t r = mode->budget / w->budget_div / w->ops_per_round;
+    uint64_t r = mode->budget / w->budget_div / w->ops_per_round / (w->threads > 1 ? w->threads : 1);
     return r ? r : 1;
 }
 
@@ -851,9 +871,13 @@ uint64_t kernel_trace_body(const struct allocator *a, const struct workload *w, 
 TWO_WAYS(uint64_t, kernel_trace, (const struct allocator *a, const struct workload *w, size_t from,
                                   size_t to, uint64_t round), a, w, from, to, round)
 
-/* One run of a row: returns the operations done. */
+static uint64_t run_threads(const struct allocator *a, const struct workload *w, uint64_t rounds);
+
+/* One run of a row (`rounds` on each of its threads): returns the operations done. */
 static uint64_t run_row(const struct allocator *a, const struct workload *w, uint64_t rounds)
 {
+    if (w->threads > 1)
+        return run_threads(a, w, rounds);
     switch (w->kind) {
     case K_PAIR:  return kernel_pair(a, w, rounds);
     case K_BATCH: return kernel_batch(a, w, rounds);
@@ -865,6 +889,84 @@ static uint64_t run_row(const struct allocator *a, const struct workload *w, uin
     }
     }
     return 0;
+}
+
+/* ---- rows run by several threads at once ----------------------------------- */
+
+/* A pool of threads, started at the first such row and kept for the
+ * process (a row runs in processes of its own: measure_threads), so that
+ * every run after the warm-up finds each thread's caches as the last run
+ * left them.  Thread 0 is the caller. */
+#define MAX_THREADS 8
+struct worker {
+    pthread_t tid;
+    struct allocator a;          /* the row's allocator; Glimmer's owned heap: this thread's own */
+    struct workload w;           /* the row, run on this thread: a pointer table of its own */
+    uint64_t rounds, ops;
+};
+static struct worker workers[MAX_THREADS];
+static gl_heap *thread_heaps[MAX_THREADS];    /* Glimmer's owned heap: one per thread */
+static int pool_threads;                      /* threads of the pool, the caller included */
+static pthread_barrier_t pool_start, pool_done;
+
+static void *worker_main(void *arg)
+{
+    struct worker *me = arg;
+    for (;;) {
+        pthread_barrier_wait(&pool_start);
+        me->ops = run_row(&me->a, &me->w, me->rounds);
+        pthread_barrier_wait(&pool_done);
+    }
+    return NULL;
+}
+
+static void start_pool(int threads)
+{
+    if (pool_threads == threads)
+        return;
+    if (pool_threads != 0 || threads > MAX_THREADS)
+        die("a pool of %d threads asked for, with %d running (at most %d)", threads, pool_threads,
+            MAX_THREADS);
+    if (pthread_barrier_init(&pool_start, NULL, (unsigned)threads) != 0 ||
+        pthread_barrier_init(&pool_done, NULL, (unsigned)threads) != 0)
+        die("pthread_barrier_init failed");
+    for (int t = 1; t < threads; t++) {
+        int rc = pthread_create(&workers[t].tid, NULL, worker_main, &workers[t]);
+        if (rc != 0)
+            die("pthread_create: %s", strerror(rc));
+    }
+    pool_threads = threads;
+}
+
+/* `rounds` of the row's kernel on each of w->threads threads at once */
+static uint64_t run_threads(const struct allocator *a, const struct workload *w, uint64_t rounds)
+{
+    const int n = (int)w->threads;
+    start_pool(n);
+    for (int t = 0; t < n; t++) {
+        struct worker *k = &workers[t];
+        if (strcmp(k->w.id, w->id) != 0) {
+            if (k->w.ptrs != NULL)
+                xunmap(k->w.ptrs, k->w.n * sizeof *k->w.ptrs);
+            k->w = *w;
+            k->w.threads = 0;
+            k->w.ptrs = w->kind == K_BATCH ? xmap(w->n * sizeof *w->ptrs) : NULL;
+        }
+        k->a = *a;
+        if (a->calls.heap != NULL) {
+            if (thread_heaps[t] == NULL)
+                thread_heaps[t] = create_owned_heap(1);
+            k->a.calls.heap = thread_heaps[t];
+        }
+        k->rounds = rounds;
+    }
+    pthread_barrier_wait(&pool_start);
+    workers[0].ops = run_row(&workers[0].a, &workers[0].w, rounds);
+    pthread_barrier_wait(&pool_done);
+    uint64_t ops = 0;
+    for (int t = 0; t < n; t++)
+        ops += workers[t].ops;
+    return ops;
 }
 
 /* An aged row's heap first serves AGING_ROUNDS rounds of the row's blocks
@@ -887,11 +989,8 @@ static void age(const struct allocator *a, struct workload *w)
 
 /* A Glimmer heap must have counted no error and hold no block after a run
  * (kernels free everything); with full = 1 the heap is checked too. */
-static void verify(const struct allocator *a, const struct workload *w, int full)
+static void verify_heap(const struct allocator *a, gl_heap *h, const struct workload *w, int full)
 {
-    if (a->glimmer == NULL)
-        return;
-    gl_heap *h = a->glimmer();
     gl_stats st;
     gl_heap_stats(h, &st);
     for (int k = 1; k < GL_ERROR_KINDS; k++)
@@ -907,6 +1006,19 @@ static void verify(const struct allocator *a, const struct workload *w, int full
             die("%s: gl_heap_check after %s: code %" PRIu64 " at 0x%" PRIx64 " (found 0x%" PRIx64 ")",
                 a->name, w->id, rep.code, rep.address, rep.detail);
     }
+}
+
+/* The allocator's heap; and for the owned heap, each thread's of a row of
+ * several threads. */
+static void verify(const struct allocator *a, const struct workload *w, int full)
+{
+    if (a->glimmer == NULL)
+        return;
+    verify_heap(a, a->glimmer(), w, full);
+    if (a->glimmer == owned_heap_of)
+        for (int t = 0; t < MAX_THREADS; t++)
+            if (thread_heaps[t] != NULL)
+                verify_heap(a, thread_heaps[t], w, full);
 }
 
 /* ======================================================================== */
@@ -1050,6 +1162,40 @@ static void measure_cold(struct workload *w)
         }
     for (int k = 0; k < navail; k++)
         add_result("cold", w, avail[k], mops[k], mode->cold_reps, w->ops_per_round);
+}
+
+/* A row of several threads: each run in a fresh process (the allocators
+ * taking turns, as in the steady state), which warms the row up on every
+ * thread first, so that no row after it meets a heap its threads shared and
+ * no thread outlives its row. */
+static void measure_threads(struct workload *w)
+{
+    double mops[A_COUNT][MAX_REPS];
+    char line[256];
+    for (int rep = 0; rep < mode->reps; rep++)
+        for (int j = 0; j < navail; j++) {
+            int k = (j + rep) % navail;
+            char *args[] = { self_exe, "--child", "threads", w->id, (char *)avail[k]->name,
+                             "--mode", (char *)mode->name, "--seed", seed_arg, NULL };
+            run_child(args, line, sizeof line);
+            if (sscanf(line, "%lf", &mops[k][rep]) != 1)
+                die("run of %s on %s printed \"%s\"", w->id, avail[k]->name, line);
+        }
+    for (int k = 0; k < navail; k++)
+        add_result("steady", w, avail[k], mops[k], mode->reps,
+                   w->threads * rounds_for(w) * w->ops_per_round);
+}
+
+static void child_threads(struct workload *w, struct allocator *a)
+{
+    prepare(w);
+    warm_allocator(a);
+    uint64_t rounds = rounds_for(w);
+    run_row(a, w, rounds > 4 ? rounds / 4 : 1);                /* warm-up, on every thread */
+    verify(a, w, 0);
+    double mops = timed_run(a, w, rounds);
+    verify(a, w, 1);
+    printf("%.6f\n", mops);
 }
 
 static void child_cold(struct workload *w, struct allocator *a)
@@ -1375,6 +1521,8 @@ int main(int argc, char **argv)
             child_cold(w, a);
         else if (strcmp(argv[2], "footprint") == 0)
             child_footprint(w, a);
+        else if (strcmp(argv[2], "threads") == 0)
+            child_threads(w, a);
         else
             usage();
         return 0;
@@ -1477,7 +1625,10 @@ int main(int argc, char **argv)
             continue;
         uint64_t t0 = now_ns();
         prepare(w);
-        measure_steady(w);
+        if (w->threads > 1)
+            measure_threads(w);
+        else
+            measure_steady(w);
         release(w);
         if (w->cold)
             measure_cold(w);

@@ -1036,7 +1036,12 @@ def markdown(run, made, wsl):
              "(the batch of 100,000 blocks of 8..64 B freed in allocation order, on a heap that first ran "
              "three untimed rounds of the same blocks freed in a random order: what a phase of frees in a "
              "random order leaves to the phases after it; measured last, so that no other row runs on the "
-             "aged heap).")
+             "aged heap); two threads at once, each running the pair or the batch kernel on blocks of its "
+             "own (Glimmer's owned heap: one heap per thread, as an owned heap serves one thread at a time; "
+             "its default heap: one heap behind one lock, shared by both; the peers give each thread a cache "
+             "of its own). A run of two threads is one fresh process (the allocators taking turns, as "
+             "above), which starts the two threads, runs the row once untimed on both, then once timed: "
+             "from the start of both to the end of the later one, half the operations each.")
     L.append("- Instruction counts: callgrind, as described above. Hardware counters are not available on "
              "this machine kind.")
     L.append("- Java: JMH forks with `--enable-native-access=ALL-UNNAMED`, the same `GLIBC_TUNABLES`, and "
