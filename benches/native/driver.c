@@ -1145,45 +1145,40 @@ static void run_child(char *const args[], char *out, size_t outlen)
 
 static char seed_arg[32];
 
+/* `reps` runs of the row per allocator, each one a fresh process running
+ * `--child KIND` (the allocators taking turns, as in the steady state); the
+ * medians go to `section` with `ops` operations per run. */
+static void measure_in_children(struct workload *w, const char *kind, const char *section, int reps,
+                                uint64_t ops)
+{
+    double mops[A_COUNT][MAX_REPS];
+    char line[256];
+    for (int rep = 0; rep < reps; rep++)
+        for (int j = 0; j < navail; j++) {
+            int k = (j + rep) % navail;
+            char *args[] = { self_exe, "--child", (char *)kind, w->id, (char *)avail[k]->name,
+                             "--mode", (char *)mode->name, "--seed", seed_arg, NULL };
+            run_child(args, line, sizeof line);
+            if (sscanf(line, "%lf", &mops[k][rep]) != 1)
+                die("%s run of %s on %s printed \"%s\"", kind, w->id, avail[k]->name, line);
+        }
+    for (int k = 0; k < navail; k++)
+        add_result(section, w, avail[k], mops[k], reps, ops);
+}
+
 /* Cold: each run in a fresh process, so the allocator's memory is first
  * touched by the run itself (library loaded and initialised before). */
 static void measure_cold(struct workload *w)
 {
-    double mops[A_COUNT][MAX_REPS];
-    char line[256];
-    for (int rep = 0; rep < mode->cold_reps; rep++)
-        for (int j = 0; j < navail; j++) {
-            int k = (j + rep) % navail;
-            char *args[] = { self_exe, "--child", "cold", w->id, (char *)avail[k]->name,
-                             "--mode", (char *)mode->name, "--seed", seed_arg, NULL };
-            run_child(args, line, sizeof line);
-            if (sscanf(line, "%lf", &mops[k][rep]) != 1)
-                die("cold run of %s on %s printed \"%s\"", w->id, avail[k]->name, line);
-        }
-    for (int k = 0; k < navail; k++)
-        add_result("cold", w, avail[k], mops[k], mode->cold_reps, w->ops_per_round);
+    measure_in_children(w, "cold", "cold", mode->cold_reps, w->ops_per_round);
 }
 
-/* A row of several threads: each run in a fresh process (the allocators
- * taking turns, as in the steady state), which warms the row up on every
- * thread first, so that no row after it meets a heap its threads shared and
- * no thread outlives its row. */
+/* A row of several threads: each run in a fresh process, which warms the
+ * row up on every thread first (child_threads), so that no row after it
+ * meets a heap its threads shared and no thread outlives its row. */
 static void measure_threads(struct workload *w)
 {
-    double mops[A_COUNT][MAX_REPS];
-    char line[256];
-    for (int rep = 0; rep < mode->reps; rep++)
-        for (int j = 0; j < navail; j++) {
-            int k = (j + rep) % navail;
-            char *args[] = { self_exe, "--child", "threads", w->id, (char *)avail[k]->name,
-                             "--mode", (char *)mode->name, "--seed", seed_arg, NULL };
-            run_child(args, line, sizeof line);
-            if (sscanf(line, "%lf", &mops[k][rep]) != 1)
-                die("run of %s on %s printed \"%s\"", w->id, avail[k]->name, line);
-        }
-    for (int k = 0; k < navail; k++)
-        add_result("steady", w, avail[k], mops[k], mode->reps,
-                   w->threads * rounds_for(w) * w->ops_per_round);
+    measure_in_children(w, "threads", "steady", mode->reps, w->threads * rounds_for(w) * w->ops_per_round);
 }
 
 static void child_threads(struct workload *w, struct allocator *a)
