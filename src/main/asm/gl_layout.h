@@ -314,6 +314,7 @@
 #define SYS_mmap            9
 #define SYS_munmap          11
 #define SYS_madvise         28
+#define SYS_mincore         27
 #define SYS_mremap          25
 #define MREMAP_MAYMOVE      1
 #define SYS_sched_yield     24
@@ -339,6 +340,10 @@
 #define PREFAULT_FIRST_WINDOW 16384
 #define PREFAULT_FIRST_BYTES 131072
 #define PAGE_SIZE           4096
+#define PAGE_SHIFT          12
+/* gl__os_resident asks mincore() about this many pages at a time, through a
+ * vector of as many bytes on the stack */
+#define RESIDENT_STEP_PAGES 256
 
 /* ---- assembler macros ---------------------------------------------------- */
 #ifdef __ASSEMBLER__

@@ -2,7 +2,7 @@
  * os.S - memory from the operating system, without libc.
  *
  * Glimmer talks to Linux with raw system calls only (mmap, munmap, madvise,
- * getrandom, sched_yield, membarrier, arch_prctl), so the library links with
+ * mincore, getrandom, sched_yield, membarrier, arch_prctl), so the library links with
  * -nostdlib and works in a JVM, a C program or a process with no libc at
  * all.  Every failure is an ordinary result (NULL / nonzero), never a retry
  * loop or an abort.
@@ -232,6 +232,50 @@ HIDDEN_ENTRY(gl__os_advise_free)
         incq    H_OS_ADVISES(%r8)
 1:      ret
 END(gl__os_advise_free)
+
+/*
+ * gl__os_resident(address, length) -> rax = bytes of the range resident in
+ *   memory, or -errno (a kernel or a seccomp filter that refuses mincore)
+ *   mincore() RESIDENT_STEP_PAGES pages at a time, through a vector on the
+ *   stack.  address and length page-aligned.  Counts no system call in a
+ *   heap: it changes nothing.  Clobbers rcx, rdx, rsi, rdi, r8, r11.
+ */
+HIDDEN_ENTRY(gl__os_resident)
+        subq    $RESIDENT_STEP_PAGES, %rsp
+        .cfi_adjust_cfa_offset RESIDENT_STEP_PAGES
+        movq    %rsi, %r8                       /* bytes left */
+        xorl    %edx, %edx
+        pushq   %rdx                            /* resident pages so far */
+        .cfi_adjust_cfa_offset 8
+.Lres_step:
+        testq   %r8, %r8
+        jz      .Lres_done
+        movl    $RESIDENT_STEP_PAGES * PAGE_SIZE, %esi
+        cmpq    %rsi, %r8
+        cmovbq  %r8, %rsi                       /* this step's length */
+        leaq    8(%rsp), %rdx                   /* the vector */
+        movl    $SYS_mincore, %eax
+        syscall                                 /* keeps rdi, rsi, rdx, r8 */
+        testq   %rax, %rax
+        js      .Lres_out                       /* -errno */
+        movq    %rsi, %rcx
+        shrq    $PAGE_SHIFT, %rcx               /* pages in this step: bytes of the vector */
+1:      movzbl  7(%rsp,%rcx), %eax
+        andl    $1, %eax                        /* bit 0: resident; the others are reserved */
+        addq    %rax, (%rsp)
+        decq    %rcx
+        jnz     1b
+        addq    %rsi, %rdi
+        subq    %rsi, %r8
+        jmp     .Lres_step
+.Lres_done:
+        movq    (%rsp), %rax
+        shlq    $PAGE_SHIFT, %rax
+.Lres_out:
+        addq    $RESIDENT_STEP_PAGES + 8, %rsp
+        .cfi_adjust_cfa_offset -(RESIDENT_STEP_PAGES + 8)
+        ret
+END(gl__os_resident)
 
 /*
  * gl__os_populate(address, length)

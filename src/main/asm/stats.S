@@ -128,9 +128,13 @@ ENTRY(gl_heap_trim)
 END(gl_heap_trim)
 
 /*
- * gl__advise_block(heap, block, size) -> bytes advised
+ * gl__advise_block(heap, block, size) -> bytes given back
  *   madvise(DONTNEED) on the whole pages strictly inside a free block,
- *   keeping its header, links and footer.  Clobbers caller-saved registers.
+ *   keeping its header, links and footer.  Only pages still resident count,
+ *   and a block with none is not advised again: a second trim with nothing
+ *   freed in between gives back, and reports, nothing.  (Where mincore is
+ *   refused, the whole range is advised and counted.)  Clobbers caller-saved
+ *   registers.
  */
         .p2align 4
 gl__advise_block:
@@ -142,7 +146,20 @@ gl__advise_block:
         subq    %rax, %rdx
         jbe     1f
         movq    %rax, %rsi
+        CFI_PUSH %rdi
+        CFI_PUSH %rsi
         CFI_PUSH %rdx
+        movq    %rsi, %rdi
+        movq    %rdx, %rsi
+        call    gl__os_resident
+        CFI_POP %rdx
+        CFI_POP %rsi
+        CFI_POP %rdi
+        testq   %rax, %rax
+        jz      1f                              /* nothing resident: nothing to give back */
+        jns     2f
+        movq    %rdx, %rax                      /* mincore refused: the whole range */
+2:      CFI_PUSH %rax
         call    gl__os_advise_free
         CFI_POP %rax
         ret

@@ -7,6 +7,7 @@ import static dev.glimmer.TestMemory.hex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -148,6 +149,27 @@ class HeapWalkAndStatsTest {
             assertTrue(returned > 0, "trim() returned " + returned + "; " + s);
             assertTrue(s.footprint() < full, "footprint " + s.footprint() + ", was " + full
                     + " before the empty segments were trimmed; trim() said " + returned);
+            heap.check();
+        }
+    }
+
+    @Test
+    void aSecondTrimWithNothingFreedSinceGivesBackNothing() {
+        try (GlimmerHeap heap = GlimmerHeap.ofConfined()) {
+            long keep = heap.malloc(64);         // the first segment stays, with its top
+            List<Long> blocks = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                long p = heap.malloc(40_000);
+                MemorySegment.ofAddress(p).reinterpret(40_000).fill((byte) 1);   // resident
+                blocks.add(p);
+            }
+            blocks.forEach(heap::free);
+            long first = heap.trim();
+            long second = heap.trim();
+            assertTrue(first > 0, "the first trim() returned " + first);
+            assertEquals(0, second, "the first trim() gave back " + first
+                    + " bytes; the second, with nothing freed since, says it gave back more");
+            heap.free(keep);
             heap.check();
         }
     }
