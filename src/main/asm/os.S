@@ -11,7 +11,8 @@
  * unmapping the excess on both sides: no address hints, no MAP_FIXED, which
  * WSL1 rejects at 4 KiB granularity.
  *
- * Every function here counts its calls in the heap passed in %rdi (H_OS_*)
+ * Every function here that maps, unmaps or advises counts its calls in the
+ * heap passed in %rdi (H_OS_*)
  * and keeps H_FOOTPRINT/H_PEAK_FOOTPRINT; %rdi may be 0 before a heap exists.
  */
 #include "gl_layout.h"

@@ -772,7 +772,8 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Returns memory to the OS: empty segments and the interior pages of large free
-     * blocks (and flushes the recently-freed cache).
+     * blocks (and flushes the recently-freed cache). Only pages still resident count, so a
+     * second call with nothing freed in between returns 0.
      *
      * @return bytes given back
      */
