@@ -1641,6 +1641,19 @@ static int install_filter(struct sock_filter *f, size_t n)
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
+/* The status of a child that installs a seccomp filter on itself, or -1
+ * (reported as skipped) when it could not: its exit status 4. */
+static int filtered_child_status(pid_t pid)
+{
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
+        ok("skipped: this process may not install a seccomp filter (a container's own profile?)");
+        return -1;
+    }
+    return status;
+}
+
 static int refuse_membarrier(int only_expedited)
 {
     struct sock_filter f[] = {
@@ -1675,12 +1688,9 @@ static void revocation_without_membarrier(void)
             if ((syscall(SYS_membarrier, 1, 0, 0) == 0) != only_expedited) _exit(6);
             _exit(revoke_in_child(h, keep, 5, 7));
         }
-        int status = 0;
-        CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
-            ok("skipped: this process may not install a seccomp filter (a container's own profile?)");
+        int status = filtered_child_status(pid);
+        if (status < 0)
             return;
-        }
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s refused: the child's revocation: status 0x%x",
               only_expedited ? "expedited membarrier" : "every membarrier", status);
     }
@@ -1723,12 +1733,9 @@ static void trim_without_mincore(void)
         if (gl_heap_free(h, keep) != GL_OK || gl_heap_check(h, &rep) != GL_CHECK_OK) _exit(10);
         _exit(0);
     }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
-        ok("skipped: this process may not install a seccomp filter (a container's own profile?)");
+    int status = filtered_child_status(pid);
+    if (status < 0)
         return;
-    }
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "trim with mincore refused: the child's status 0x%x",
           status);
     ok("with mincore refused, trim still gives back the free ranges, and counts them whole each time");

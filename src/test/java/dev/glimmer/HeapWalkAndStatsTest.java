@@ -4,10 +4,10 @@ import static dev.glimmer.TestMemory.MiB;
 import static dev.glimmer.TestMemory.SEGMENT;
 import static dev.glimmer.TestMemory.blockSize;
 import static dev.glimmer.TestMemory.hex;
+import static dev.glimmer.TestMemory.touchEveryPage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -160,7 +160,7 @@ class HeapWalkAndStatsTest {
             List<Long> blocks = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
                 long p = heap.malloc(40_000);
-                MemorySegment.ofAddress(p).reinterpret(40_000).fill((byte) 1);   // resident
+                touchEveryPage(p, 40_000);           // resident
                 blocks.add(p);
             }
             blocks.forEach(heap::free);
