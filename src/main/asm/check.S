@@ -58,6 +58,7 @@
 ENTRY(gl_heap_check)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__check_owned
+        DEFAULT_OR_LOCKED gl__check_default, gl__check_locked
         LOCKED_FORWARD gl__check_owned
 END(gl_heap_check)
 

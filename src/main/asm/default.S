@@ -42,16 +42,10 @@ ENTRY(gl_malloc)
         movq    gl__default(%rip), %rdx
         testq   %rdx, %rdx
         jz      .Lmalloc_first                  /* not created yet */
-        LOCKED_MALLOC_FAST %rdx, %rdi, .Lmalloc_forward
-.Lmalloc_forward:
-        movq    %rdi, %rsi
-        movq    %rdx, %rdi
-        jmp     gl__malloc_forward
+        LOCKED_MALLOC_FAST %rdx, %rdi, gl__malloc_arena
 .Lmalloc_first:
         LOAD_DEFAULT .Lnone_malloc
-        movq    %rdi, %rsi
-        movq    %rax, %rdi
-        jmp     gl__malloc_locked
+        jmp     gl__malloc                      /* again, with the heap made */
 .Lnone_malloc:
         xorl    %eax, %eax
         ret
@@ -71,10 +65,7 @@ ENTRY(gl_free)
         movq    %rdi, %rsi
         testq   %r9, %r9
         jz      .Lfree_first                    /* not created yet: p is not ours */
-        LOCKED_FREE_FAST .Lfree_forward
-.Lfree_forward:
-        movq    %r9, %rdi
-        jmp     gl__free_forward
+        LOCKED_FREE_FAST gl__free_arena
 .Lfree_first:
         LOAD_DEFAULT .Lnone_free
         movq    %rax, %rdi

@@ -110,17 +110,22 @@ ENTRY(gl_fork_prepare)
         cmpq    gl__fork_holder(%rip), %rax
         je      .Lprepare_out                   /* registered twice: held already */
         movq    %rax, %rbx
-        leaq    gl__fronts_lock(%rip), %rdi
+        leaq    gl__arena_lock(%rip), %rdi      /* the order of arena.S: arenas being made, */
+        call    gl__spin_lock
+        leaq    gl__fronts_lock(%rip), %rdi     /* the list, */
         call    gl__spin_lock
         movq    %rbx, gl__fork_holder(%rip)
         movq    gl__fronts(%rip), %rbx
 .Lprepare_each:
         testq   %rbx, %rbx
-        jz      .Lprepare_out
+        jz      .Lprepare_large
         movq    %rbx, %rdi
-        call    gl__lock                        /* preserves all but rax */
+        call    gl__lock                        /* each heap (preserves all but rax), */
         movq    LK_NEXT(%rbx), %rbx
         jmp     .Lprepare_each
+.Lprepare_large:
+        leaq    gl__arena_large_lock(%rip), %rdi    /* the arenas' large blocks */
+        call    gl__spin_lock
 .Lprepare_out:
         CFI_POP %rbx
         ret
@@ -149,7 +154,9 @@ ENTRY(gl_fork_parent)
         movq    LK_NEXT(%rax), %rax
         jmp     .Lrelease_each
 .Lrelease_list:
+        movl    $0, gl__arena_large_lock(%rip)
         movl    $0, gl__fronts_lock(%rip)
+        movl    $0, gl__arena_lock(%rip)
 .Lrelease_out:
         ret
 END(gl_fork_parent)

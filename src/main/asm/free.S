@@ -51,7 +51,7 @@ INTERNAL_ALIAS(gl_heap_free, gl__heap_free)
 HIDDEN_ENTRY(gl__free_slow)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__free_owned
-        jmp     gl__free_locked
+        jmp     gl__free_front
 END(gl__free_slow)
 
 /*
@@ -253,6 +253,7 @@ END(gl__free_unsmall)
 ENTRY(gl_heap_pointer_status)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__pointer_status_owned
+        DEFAULT_OR_LOCKED gl__pointer_status_default, gl__pointer_status_locked
         LOCKED_FORWARD gl__pointer_status_owned
 END(gl_heap_pointer_status)
 

@@ -200,6 +200,7 @@
 #define H_LARGE_GONE_POS    8312             /* next ring slot */
 #define LARGE_GONE_SLOTS    16
 #define H_MEDIUM_CACHED     8320             /* bytes of the medium blocks in the cache (whole blocks) */
+#define H_ARENA             8328             /* the default heap's arena number of this heap (1..), 0: not an extra arena */
 #define H_INLINE_SLOTS      8384             /* u64[INLINE_SLOTS] per small class 2..63: the stacks' first arrays */
 #define H_STRUCT_END        (H_INLINE_SLOTS + 8 * INLINE_SLOTS * (SMALL_MAX_CLASS - SMALL_MIN_CLASS + 1))
 #define HEAP_MAP_SIZE       16384            /* the heap struct's own mapping */
@@ -224,6 +225,12 @@
 #define SLOT_TID            0                /* the owner's thread pointer (%fs:0), set once */
 #define SLOT_BUSY           8                /* u32: the owner is inside a call without the lock */
 #define LK_END              (LK_SLOTS + BIAS_SLOTS * BIAS_SLOT_SIZE)   /* the front's fields end here */
+ /* the default heap's arenas (arena.S): the default heap itself is arena 0 */
+#define ARENAS_MAX          16               /* the default heap and at most 15 more */
+#define ARENA_THREAD_BITS   10               /* threads find their arena in a table of 2^this, by thread pointer */
+#define ARENA_MAP_BITS      (47 - SEG_SHIFT) /* a byte per segment number of the user address space */
+#define ARENA_MAP_BYTES     (1 << ARENA_MAP_BITS)   /* 64 MiB, reserved (MAP_NORESERVE), touched sparsely */
+#define ARENA_KEY_MASK      15               /* a large block's key: user pointer | arena (both 16-aligned free) */
 #define REBIAS_FIRST_RUN    8192             /* the run that first re-biases an unbiased heap */
 #define REBIAS_MAX_RUN      (1 << 24)        /* each re-bias doubles the next run, up to this */
 #define LOCKED_MAGIC        0x476c696d6d65724c   /* "Glimmer L" */
@@ -264,7 +271,8 @@
 #define ST_ERRORS           112              /* u64[8] */
 #define ST_CLASS_LIVE       176              /* u64[64] */
 #define ST_LOCK_BIASED      688              /* 1: a locked heap still biased to one thread */
-#define ST_SIZE             696
+#define ST_ARENAS           696              /* the default heap's arenas besides itself */
+#define ST_SIZE             704
 
 #define CR_CODE             0
 #define CR_ADDRESS          8
@@ -275,6 +283,10 @@
 #define BI_SIZE             8
 #define BI_STATE            16
 #define BI_CURSOR           24               /* u64[3] */
+#define WALK_PHASE          (BI_CURSOR + 0)  /* 0 start, 1 segments, 2 large, 3 done; the default heap: arena << 8 */
+#define WALK_NEXT           (BI_CURSOR + 8)  /* the next header or large block */
+#define WALK_SEGMENT        (BI_CURSOR + 16) /* the current segment */
+#define WALK_ARENA_SHIFT    8
 
 /* gl_heap_check codes (glimmer.h) */
 #define GL_CHECK_OK              0
@@ -328,6 +340,7 @@
 #define PROT_RW             3
 #define MAP_PRIVATE_ANON    0x22
 #define MAP_POPULATE        0x8000
+#define MAP_NORESERVE       0x4000
 #define MADV_DONTNEED       4
 #define MADV_HUGEPAGE       14
 #define MADV_POPULATE_WRITE 23               /* Linux 5.14; older kernels refuse it (EINVAL) */
@@ -417,6 +430,22 @@ name:                           \
 .endif
         call    \fn
 .Lci_done\@:
+.endm
+
+/*
+ * DEFAULT_OR_LOCKED default_fn, locked_name: in a public entry point, past
+ * the test that sent owned heaps to their own code.  The default heap goes
+ * to default_fn (arena.S: the arena of the block, of the thread, or each
+ * arena in turn); any other front falls through into locked_name, a hidden
+ * name for the rest of the entry point (the locked path), which arena.S
+ * calls on one arena.
+ */
+.macro DEFAULT_OR_LOCKED default_fn, locked_name
+        cmpq    gl__default(%rip), %rdi
+        je      \default_fn
+        .globl  \locked_name
+        .hidden \locked_name
+\locked_name:
 .endm
 
 /*

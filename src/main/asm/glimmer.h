@@ -105,6 +105,8 @@ typedef struct gl_stats {
     uint64_t errors[GL_ERROR_KINDS];          /* errors[k]: times status -k was reported */
     uint64_t class_live[GL_SMALL_CLASSES];    /* live blocks per small class (cache excluded) */
     uint64_t lock_biased;        /* 1: a locked heap biased to a thread (its creator, or one that ran alone) */
+    uint64_t arenas;             /* the default heap: its arenas besides itself (threads' heaps), summed
+                                    into every field above but lock_biased; 0 for any other heap */
 } gl_stats;
 
 void gl_heap_stats(gl_heap *h, gl_stats *s);

@@ -568,6 +568,7 @@ ENTRY(gl_heap_reset)
         jz      1f
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__reset_owned
+        DEFAULT_OR_LOCKED gl__reset_default, gl__reset_locked
         LOCKED_FORWARD gl__reset_owned
 1:      ret
 END(gl_heap_reset)
@@ -582,7 +583,8 @@ ENTRY(gl_heap_last_error)
         xorl    %eax, %eax
         xchgq   %rax, H_LAST_ERROR(%rdi)
         ret
-1:      LOCKED_FORWARD gl__heap_last_error
+1:      DEFAULT_OR_LOCKED gl__last_error_default, gl__last_error_locked
+        LOCKED_FORWARD gl__heap_last_error
 END(gl_heap_last_error)
 INTERNAL_ALIAS(gl_heap_last_error, gl__heap_last_error)
 
@@ -639,6 +641,8 @@ INTERNAL_ALIAS(gl_default_heap, gl__default_heap)
 
         .section .rodata
         .p2align 3
+        .globl  gl__default_options             /* the default heap's and its arenas' */
+        .hidden gl__default_options
 gl__default_options:
         .quad   GL_HEAP_LOCKED_FLAG | GL_HEAP_COUNT_HITS_FLAG, 0, 0, 0, 0, 0, 0, 0
 

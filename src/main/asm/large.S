@@ -50,6 +50,11 @@ HIDDEN_ENTRY(gl__large_alloc)
         testq   %rax, %rax
         jnz     .Llarge_unmap
         movq    %rbx, %rdi
+        movq    %r15, %rsi
+        call    gl__arena_large_add             /* an arena's: findable from any thread */
+        testl   %eax, %eax
+        jnz     .Llarge_unlist
+        movq    %rbx, %rdi
         movq    %r14, %rsi
         movq    %r12, %rdx
         call    gl__large_forget_gone
@@ -73,6 +78,10 @@ HIDDEN_ENTRY(gl__large_alloc)
         movq    %r15, %rax
         movl    $1, %edx
         jmp     .Llarge_out
+.Llarge_unlist:
+        leaq    H_LARGESET(%rbx), %rdi
+        movq    %r15, %rsi
+        call    gl__set_remove
 .Llarge_unmap:
         movq    %rbx, %rdi
         movq    %r14, %rsi
@@ -137,6 +146,9 @@ HIDDEN_ENTRY(gl__large_free)
         leaq    H_LARGESET(%rbx), %rdi
         movq    %r12, %rsi
         call    gl__set_remove
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__arena_large_remove          /* before the address can be mapped again */
         movq    %rbx, %rdi
         movq    %r12, %rsi
         call    gl__large_remember_gone
@@ -220,12 +232,19 @@ HIDDEN_ENTRY(gl__large_resize)
         cmpq    %r15, %rcx
         je      .Lresize_out                    /* the pages it has already fit */
         movq    %rcx, (%rsp)
+        /* an arena's block leaves the arenas' set while its mapping may
+         * move, so that the set never names an address the kernel may
+         * hand to another arena meanwhile; it comes back below */
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__arena_large_remove
         movq    %rbx, %rdi
         movq    %r14, %rsi
         movq    %r15, %rdx
+        movq    (%rsp), %rcx
         call    gl__os_remap
         testq   %rax, %rax
-        jz      .Lresize_out                    /* refused: nothing changed */
+        jz      .Lresize_refused                /* refused: nothing changed */
         movq    %rax, %r14                      /* new base */
         movq    (%rsp), %r15                    /* new length */
         addq    %rax, %rbp                      /* new p */
@@ -263,11 +282,21 @@ HIDDEN_ENTRY(gl__large_resize)
         movq    %r12, %rsi
         call    gl__large_remember_gone
 .Lresize_forget:
+        /* the key just taken out makes room: this insert cannot fail */
+        movq    %rbx, %rdi
+        movq    %rbp, %rsi
+        call    gl__arena_large_add
         movq    %rbx, %rdi
         movq    %r14, %rsi
         movq    %r15, %rdx
         call    gl__large_forget_gone
         movq    %rbp, %rax
+        jmp     .Lresize_out
+.Lresize_refused:
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__arena_large_add
+        xorl    %eax, %eax
 .Lresize_out:
         RESTORE_ALL
         ret
@@ -280,21 +309,30 @@ END(gl__large_resize)
  */
 HIDDEN_ENTRY(gl__large_release_all)
         CFI_PUSH %rbx
+        CFI_PUSH %r12
+        subq    $8, %rsp
+        .cfi_adjust_cfa_offset 8
         movq    %rdi, %rbx
-1:      movq    H_LARGE_LIST(%rbx), %rax
-        testq   %rax, %rax
+1:      movq    H_LARGE_LIST(%rbx), %r12
+        testq   %r12, %r12
         jz      2f
-        movq    LG_NEXT(%rax), %rcx
+        movq    LG_NEXT(%r12), %rcx
         movq    %rcx, H_LARGE_LIST(%rbx)
         movq    %rbx, %rdi
-        movq    LG_BASE(%rax), %rsi
-        movq    LG_LEN(%rax), %rdx
+        movq    %r12, %rsi
+        call    gl__arena_large_remove
+        movq    %rbx, %rdi
+        movq    LG_BASE(%r12), %rsi
+        movq    LG_LEN(%r12), %rdx
         call    gl__os_unmap
         jmp     1b
 2:      movq    $0, H_NLARGE(%rbx)
         movq    %rbx, %rdi
         leaq    H_LARGESET(%rbx), %rsi
         call    gl__set_release
+        addq    $8, %rsp
+        .cfi_adjust_cfa_offset -8
+        CFI_POP %r12
         CFI_POP %rbx
         ret
 END(gl__large_release_all)

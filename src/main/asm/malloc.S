@@ -191,7 +191,7 @@ HIDDEN_ENTRY(gl__malloc_slow)
         jmp     .Lslow_block
 .Lslow_front_or_counting:
         testl   $HF_LOCKED, H_FLAGS(%rdi)
-        jnz     gl__malloc_locked
+        jnz     gl__malloc_front
         /* gl__malloc_counting(heap, size): malloc on a heap that counts cache
          * hits, whose fast path never pops (a locked front calls it directly).
          * Same registers as gl__malloc_slow. */

@@ -41,6 +41,17 @@ HIDDEN_ENTRY(gl__os_map)
 END(gl__os_map)
 
 /*
+ * gl__os_reserve(heap, length) -> address or 0
+ *   gl__os_map without a commitment of swap (MAP_NORESERVE), for a large
+ *   table of which only the pages written are ever backed (arena.S's map of
+ *   segments).  Same registers.
+ */
+HIDDEN_ENTRY(gl__os_reserve)
+        movl    $MAP_PRIVATE_ANON | MAP_NORESERVE, %ecx
+        jmp     .Lmap_flags
+END(gl__os_reserve)
+
+/*
  * gl__os_map_populated(heap, length) -> address or 0
  *   gl__os_map for memory that is about to be written: MAP_POPULATE has the
  *   mmap fault every page in, which costs a page about half of what a first

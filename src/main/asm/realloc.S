@@ -113,6 +113,7 @@ END(gl__shrink_block)
 ENTRY(gl_heap_realloc)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__realloc_owned
+        DEFAULT_OR_LOCKED gl__realloc_default, gl__realloc_locked
         LOCKED_FORWARD gl__realloc_owned
 END(gl_heap_realloc)
 INTERNAL_ALIAS(gl_heap_realloc, gl__heap_realloc)
@@ -396,6 +397,7 @@ END(gl__realloc_owned)
 ENTRY(gl_heap_calloc)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__calloc_owned
+        DEFAULT_OR_LOCKED gl__calloc_default, gl__calloc_locked
         LOCKED_FORWARD gl__calloc_owned
 END(gl_heap_calloc)
 INTERNAL_ALIAS(gl_heap_calloc, gl__heap_calloc)
@@ -448,6 +450,7 @@ END(gl__calloc_owned)
 ENTRY(gl_heap_aligned_alloc)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__aligned_owned
+        DEFAULT_OR_LOCKED gl__aligned_default, gl__aligned_locked
         LOCKED_FORWARD gl__aligned_owned
 END(gl_heap_aligned_alloc)
 INTERNAL_ALIAS(gl_heap_aligned_alloc, gl__heap_aligned_alloc)
@@ -572,6 +575,7 @@ END(gl__aligned_owned)
 ENTRY(gl_heap_usable_size)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__usable_owned
+        DEFAULT_OR_LOCKED gl__usable_default, gl__usable_locked
         LOCKED_FORWARD gl__usable_owned
 END(gl_heap_usable_size)
 INTERNAL_ALIAS(gl_heap_usable_size, gl__heap_usable_size)

@@ -132,6 +132,11 @@ HIDDEN_ENTRY(gl__segment_new)
         movl    $SEG_SIZE, %esi
         call    gl__os_advise_huge
 3:      movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__arena_segment_mapped        /* an arena's: the map names it */
+        testl   %eax, %eax
+        jnz     .Lnew_unmap
+        movq    %rbx, %rdi
         leaq    H_SEGSET(%rbx), %rsi
         movq    %r12, %rdx
         shrq    $SEG_SHIFT, %rdx
@@ -156,6 +161,9 @@ HIDDEN_ENTRY(gl__segment_new)
         movq    %r12, %rax
         jmp     .Lnew_out
 .Lnew_unmap:
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__arena_segment_unmapped
         movq    %rbx, %rdi
         movq    %r12, %rsi
         movl    $SEG_SIZE, %edx
@@ -200,6 +208,9 @@ HIDDEN_ENTRY(gl__segment_release)
         decq    H_NSEG(%rbx)
         subq    $SEG_USABLE, H_FREE_BYTES(%rbx)
         movq    $0, SEG_MAGIC(%r12)
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__arena_segment_unmapped      /* before the address can be mapped again */
         movq    %rbx, %rdi
         movq    %r12, %rsi
         movl    $SEG_SIZE, %edx

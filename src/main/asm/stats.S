@@ -21,6 +21,7 @@
 ENTRY(gl_heap_stats)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__stats_owned
+        DEFAULT_OR_LOCKED gl__stats_default, gl__stats_front
         CFI_PUSH %rdi
         CFI_PUSH %rsi
         subq    $8, %rsp
@@ -109,6 +110,7 @@ HIDDEN_ENTRY(gl__stats_owned)
         movq    H_OS_ADVISES(%rdi), %rax
         movq    %rax, ST_OS_ADVISES(%rsi)
         movq    $0, ST_LOCK_BIASED(%rsi)        /* an owned heap takes no lock */
+        movq    $0, ST_ARENAS(%rsi)             /* only the default heap has arenas (arena.S) */
         xorl    %ecx, %ecx
 2:      movq    H_ERRORS(%rdi,%rcx,8), %rax
         movq    %rax, ST_ERRORS(%rsi,%rcx,8)
@@ -124,6 +126,7 @@ END(gl__stats_owned)
 ENTRY(gl_heap_trim)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__trim_owned
+        DEFAULT_OR_LOCKED gl__trim_default, gl__trim_locked
         LOCKED_FORWARD gl__trim_owned
 END(gl_heap_trim)
 

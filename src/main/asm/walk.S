@@ -11,15 +11,13 @@
  */
 #include "gl_layout.h"
 
-#define WK_PHASE        (BI_CURSOR + 0)
-#define WK_NEXT         (BI_CURSOR + 8)
-#define WK_SEGMENT      (BI_CURSOR + 16)
 
         .text
 
 ENTRY(gl_heap_walk)
         testl   $HF_LOCKED, H_FLAGS(%rdi)
         jz      gl__walk_owned
+        DEFAULT_OR_LOCKED gl__walk_default, gl__walk_locked
         LOCKED_FORWARD gl__walk_owned
 END(gl_heap_walk)
 
@@ -34,7 +32,7 @@ HIDDEN_ENTRY(gl__walk_owned)
         CFI_PUSH %r15
         movq    %rdi, %rbx
         movq    %rsi, %r12
-        movq    WK_PHASE(%r12), %rax
+        movq    WALK_PHASE(%r12), %rax
         cmpq    $1, %rax
         je      .Lwk_segment
         cmpq    $2, %rax
@@ -50,8 +48,8 @@ HIDDEN_ENTRY(gl__walk_owned)
         leaq    SEG_FIRST(%r13), %r14
         jmp     .Lwk_visit
 .Lwk_segment:
-        movq    WK_SEGMENT(%r12), %r13
-        movq    WK_NEXT(%r12), %r14
+        movq    WALK_SEGMENT(%r12), %r13
+        movq    WALK_NEXT(%r12), %r14
         leaq    H_SEGSET(%rbx), %rdi
         movq    %r13, %rsi
         shrq    $SEG_SHIFT, %rsi
@@ -101,17 +99,17 @@ HIDDEN_ENTRY(gl__walk_owned)
         leaq    8(%r14), %rax
         movq    %rax, BI_ADDRESS(%r12)
         movq    %rcx, BI_SIZE(%r12)
-        movq    $1, WK_PHASE(%r12)
-        movq    %rdx, WK_NEXT(%r12)
-        movq    %r13, WK_SEGMENT(%r12)
+        movq    $1, WALK_PHASE(%r12)
+        movq    %rdx, WALK_NEXT(%r12)
+        movq    %r13, WALK_SEGMENT(%r12)
         movl    $1, %eax
         jmp     .Lwk_out
 .Lwk_to_large:
         movq    H_LARGE_LIST(%rbx), %r14
-        movq    $2, WK_PHASE(%r12)
-        movq    %r14, WK_NEXT(%r12)
+        movq    $2, WALK_PHASE(%r12)
+        movq    %r14, WALK_NEXT(%r12)
 .Lwk_large:
-        movq    WK_NEXT(%r12), %r14
+        movq    WALK_NEXT(%r12), %r14
         testq   %r14, %r14
         jz      .Lwk_finish
         leaq    H_LARGESET(%rbx), %rdi
@@ -124,11 +122,11 @@ HIDDEN_ENTRY(gl__walk_owned)
         movq    %rax, BI_SIZE(%r12)
         movq    $GL_BLOCK_LARGE, BI_STATE(%r12)
         movq    LG_NEXT(%r14), %rax
-        movq    %rax, WK_NEXT(%r12)
+        movq    %rax, WALK_NEXT(%r12)
         movl    $1, %eax
         jmp     .Lwk_out
 .Lwk_finish:
-        movq    $3, WK_PHASE(%r12)
+        movq    $3, WALK_PHASE(%r12)
 .Lwk_end:
         xorl    %eax, %eax
         jmp     .Lwk_out

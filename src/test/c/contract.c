@@ -1336,6 +1336,152 @@ static void threads(gl_heap *h, int use_default, const char *what)
     ok("%s: %d threads x %d ops, cross-thread frees", what, THREADS, THREAD_OPS);
 }
 
+/* ---- 8a. the default heap's arenas ------------------------------------------- */
+/* A thread other than the default heap's bias owner allocates from an arena
+ * of its own (arena.S); every entry point of the default heap finds a block
+ * in whichever arena holds it, and the whole-heap ones see every arena. */
+#define ARENA_BLOCKS 500
+#define ARENA_THREADS 24                               /* more than ARENAS_MAX: some share */
+
+struct arena_blocks { struct blk b[ARENA_BLOCKS + 2]; uint64_t seed; };
+static void race_ops(gl_heap *h, uint64_t seed);
+
+static void *allocate_and_keep(void *arg)
+{
+    struct arena_blocks *a = arg;
+    for (int i = 0; i < ARENA_BLOCKS + 2; i++) {
+        struct blk *b = &a->b[i];
+        b->n = i == ARENA_BLOCKS ? 100000                 /* a medium block */
+             : i == ARENA_BLOCKS + 1 ? 2u << 20          /* a large one */
+             : 1 + rnd(&a->seed) % 3000;
+        b->key = rnd(&a->seed);
+        CHECK((b->p = gl_malloc(b->n)) != NULL, "gl_malloc(%zu) in a second thread", b->n);
+        fill(b->p, b->n, b->key);
+    }
+    return NULL;
+}
+
+static void *race_on_own_arena(void *arg)
+{
+    race_ops(NULL, *(uint64_t *)arg);
+    return NULL;
+}
+
+static int walk_count(gl_heap *h, const void *p)
+{
+    gl_block_info bi;
+    memset(&bi, 0, sizeof bi);
+    int seen = 0, rc;
+    while ((rc = gl_heap_walk(h, &bi)) == 1)
+        seen += (const void *)(uintptr_t)bi.address == p;
+    CHECK(rc == 0, "gl_heap_walk of the default heap ended with %d", rc);
+    return seen;
+}
+
+static void *free_one(void *p)
+{
+    gl_free(p);
+    return NULL;
+}
+
+/* a second thread that frees one of the default heap's own blocks takes
+ * the lock and ends the bias: the later sections run its locked paths */
+static void revoke_default_bias(void)
+{
+    gl_heap *d = gl_default_heap();
+    if (stats_of(d).lock_biased == 0)
+        return;
+    void *p = gl_malloc(48);
+    CHECK(p != NULL, "gl_malloc(48)");
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, free_one, p) == 0, "pthread_create");
+    pthread_join(t, NULL);
+    gl_stats st = stats_of(d);
+    CHECK(st.lock_biased == 0, "a second thread's free of its block ends the default heap's bias");
+    ok("a second thread's free of one of the default heap's own blocks ends its bias");
+}
+
+static void default_heap_arenas(void)
+{
+    gl_heap *d = gl_default_heap();
+    if (stats_of(d).lock_biased == 0) {
+        ok("skipped: the default heap is not biased (no membarrier), so it makes no arenas");
+        return;
+    }
+    gl_stats before = stats_of(d);
+    static struct arena_blocks a;
+    a.seed = rng_state ^ 0xa5e7a;
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, allocate_and_keep, &a) == 0, "pthread_create");
+    pthread_join(t, NULL);
+    gl_stats mid = stats_of(d);
+    CHECK(mid.arenas >= 1 && mid.arenas <= ARENAS_MAX - 1, "%" PRIu64 " arenas after a second thread allocated", mid.arenas);
+    CHECK(mid.lock_biased == 1, "a thread on an arena of its own leaves the default heap's bias alone");
+    CHECK(mid.live_blocks == before.live_blocks + ARENA_BLOCKS + 2 && mid.large_blocks == before.large_blocks + 1,
+          "the default heap's statistics count the arena's blocks: %" PRIu64 " -> %" PRIu64 " live",
+          before.live_blocks, mid.live_blocks);
+    CHECK_HEAP(d);
+    for (int i = 0; i < ARENA_BLOCKS + 2; i += 50)
+        CHECK(walk_count(d, a.b[i].p) == 1, "the default heap's walk shows block %d of the arena once", i);
+    CHECK(walk_count(d, a.b[ARENA_BLOCKS + 1].p) == 1, "the walk shows the arena's large block");
+
+    /* this thread (the default heap's) works on the arena's blocks */
+    for (int i = 0; i < ARENA_BLOCKS + 2; i++) {
+        struct blk *b = &a.b[i];
+        CHECK(gl_heap_pointer_status(d, b->p) == GL_OK, "block %d: pointer status", i);
+        CHECK(gl_usable_size(b->p) >= b->n && gl_heap_usable_size(d, b->p) >= b->n, "block %d: usable size", i);
+        CHECK(gl_heap_free(d, b->p + 16) == GL_E_NOT_OURS, "block %d: an interior pointer refused", i);
+        if (i % 3 == 0) {                                /* grow it: inside its arena, or moved */
+            size_t n2 = b->n * 2 + 1;
+            char *q = gl_realloc(b->p, n2);
+            CHECK(q != NULL && verify(q, b->n, b->key) == b->n, "block %d: realloc(%zu) keeps its bytes", i, n2);
+            b->p = q;
+            b->n = n2;
+            fill(b->p, b->n, b->key);
+        }
+    }
+    CHECK(gl_heap_last_error(d) == GL_E_NOT_OURS && gl_heap_last_error(d) == 0,
+          "the refusals are the default heap's last error, once");
+    for (int i = 0; i < ARENA_BLOCKS + 2; i++) {
+        CHECK(verify(a.b[i].p, a.b[i].n, a.b[i].key) == a.b[i].n, "block %d intact", i);
+        CHECK((i % 2 ? gl_heap_free(d, a.b[i].p) : (gl_free(a.b[i].p), GL_OK)) == GL_OK, "block %d freed by another thread", i);
+    }
+    CHECK(gl_heap_free(d, a.b[0].p) == GL_E_DOUBLE_FREE, "a second free of an arena's block is a double free");
+    CHECK(gl_heap_last_error(d) == GL_E_DOUBLE_FREE, "and the default heap's last error");
+    CHECK(gl_heap_free(d, a.b[ARENA_BLOCKS + 1].p) < 0, "a second free of an arena's large block is refused");
+    gl_heap_last_error(d);
+    gl_stats after = stats_of(d);
+    CHECK(after.live_blocks == before.live_blocks && after.large_blocks == before.large_blocks,
+          "every block back: %" PRIu64 " -> %" PRIu64 " live", before.live_blocks, after.live_blocks);
+    CHECK(after.errors[1] == before.errors[1] + 1 && after.errors[2] == before.errors[2] + (ARENA_BLOCKS + 2) + 1,
+          "the errors counted: %" PRIu64 " double frees, %" PRIu64 " foreign", after.errors[1] - before.errors[1],
+          after.errors[2] - before.errors[2]);
+    CHECK_HEAP(d);
+
+    /* more threads at once than there are arenas: they share, in turn */
+    pthread_t many[ARENA_THREADS];
+    uint64_t seeds[ARENA_THREADS];
+    for (int i = 0; i < ARENA_THREADS; i++) {
+        seeds[i] = rng_state + 7919 * (uint64_t)i;
+        CHECK(pthread_create(&many[i], NULL, race_on_own_arena, &seeds[i]) == 0, "pthread_create");
+    }
+    race_ops(NULL, rng_state ^ 0x77);
+    for (int i = 0; i < ARENA_THREADS; i++)
+        pthread_join(many[i], NULL);
+    gl_stats last = stats_of(d);
+    CHECK(last.arenas <= ARENAS_MAX - 1, "%" PRIu64 " arenas for %d threads: at most %d", last.arenas, ARENA_THREADS, ARENAS_MAX - 1);
+    CHECK(last.live_blocks == before.live_blocks, "%d threads at once: %" PRIu64 " -> %" PRIu64 " live",
+          ARENA_THREADS, before.live_blocks, last.live_blocks);
+    CHECK(last.errors[1] == after.errors[1] && last.errors[2] == after.errors[2] && last.errors[3] == after.errors[3],
+          "no errors counted by %d threads", ARENA_THREADS);
+    CHECK_HEAP(d);
+    gl_heap_trim(d);
+    CHECK(gl_heap_trim(d) == 0, "a second trim of every arena gives back nothing");
+    ok("a second thread's %d blocks (a medium, a large) live in an arena (%" PRIu64 " now): statistics, walk and "
+       "check see them; this thread frees, reallocates and sizes them; %d threads at once share at most %d arenas",
+       ARENA_BLOCKS + 2, last.arenas, ARENA_THREADS, ARENAS_MAX - 1);
+}
+
 /* ---- 8b. a locked heap biased to its creator --------------------------------- */
 /* Whether this kernel lets a process fence every one of its threads
  * (membarrier PRIVATE_EXPEDITED, Linux 4.14): a locked heap is biased only then. */
@@ -1388,7 +1534,10 @@ static void bias_is_taken_and_revoked(void)
  * block or a failed heap check. */
 #define RACE_ROUNDS 300
 #define RACE_OPS 4000
-struct racer { gl_heap *h; uint64_t seed; volatile int *go; };
+/* handoff: blocks of the default heap another thread allocated, which the
+ * second thread frees (the first of them revokes the default heap's bias:
+ * its own gl_malloc calls go to an arena of its own) */
+struct racer { gl_heap *h; uint64_t seed; volatile int *go; struct blk *handoff; int handoff_n; };
 
 /* h, or the default heap through gl_malloc and gl_free when h is NULL */
 static void *any_malloc(gl_heap *h, size_t n) { return h ? gl_heap_malloc(h, n) : gl_malloc(n); }
@@ -1421,11 +1570,21 @@ static void race_ops(gl_heap *h, uint64_t seed)
         if (slot[i].p) CHECK(any_free(h, slot[i].p) == GL_OK, "free");
 }
 
+static void free_handoff(struct blk *b)
+{
+    CHECK(verify(b->p, b->n, b->key) == b->n, "a handed-off block damaged");
+    gl_free(b->p);
+}
+
 static void *race_second(void *arg)
 {
     struct racer *r = arg;
     while (!*r->go) ;
+    if (r->handoff_n > 0)
+        free_handoff(&r->handoff[0]);
     race_ops(r->h, r->seed);
+    for (int i = 1; i < r->handoff_n; i++)
+        free_handoff(&r->handoff[i]);
     return NULL;
 }
 
@@ -1438,7 +1597,7 @@ static void revocation_races_the_owner(void)
         CHECK(h != NULL, "gl_heap_create(GL_HEAP_LOCKED)");
         int biased = (int)stats_of(h).lock_biased;
         volatile int go = 0;
-        struct racer r = { h, rng_state + 77 * (uint64_t)round, &go };
+        struct racer r = { h, rng_state + 77 * (uint64_t)round, &go, NULL, 0 };
         pthread_t t;
         CHECK(pthread_create(&t, NULL, race_second, &r) == 0, "pthread_create");
         go = 1;
@@ -1561,7 +1720,16 @@ static void default_fast_paths_race_a_revocation(void)
             alarm(30);                             /* a revoker left waiting on LK_BUSY: killed, not hung */
             gl_stats before = stats_of(d);
             volatile int go = 0;
-            struct racer r = { NULL, rng_state + 131 * (uint64_t)round, &go };
+            struct blk handoff[64];
+            uint64_t hseed = rng_state + 17 * (uint64_t)round;
+            for (int i = 0; i < 64; i++) {
+                handoff[i].n = 1 + rnd(&hseed) % 300;
+                handoff[i].key = rnd(&hseed);
+                if ((handoff[i].p = gl_malloc(handoff[i].n)) == NULL)
+                    _exit(2);
+                fill(handoff[i].p, handoff[i].n, handoff[i].key);
+            }
+            struct racer r = { NULL, rng_state + 131 * (uint64_t)round, &go, handoff, 64 };
             pthread_t t;
             if (pthread_create(&t, NULL, race_second, &r) != 0)
                 _exit(2);
@@ -2506,7 +2674,9 @@ int main(int argc, char **argv)
     default_fast_paths_race_a_revocation();
     begin("threads");
     threads(NULL, 1, "default heap");
-    CHECK(stats_of(gl_default_heap()).lock_biased == 0, "the default heap's bias is gone once other threads called");
+    begin("arenas");
+    default_heap_arenas();
+    revoke_default_bias();
 
     begin("biased locked heaps");
     bias_is_taken_and_revoked();

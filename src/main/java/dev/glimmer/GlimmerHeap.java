@@ -634,7 +634,8 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
                         s.get(JAVA_LONG, GlimmerNative.ST_OS_UNMAPS),
                         s.get(JAVA_LONG, GlimmerNative.ST_OS_ADVISES),
                         errors, classLive,
-                        s.get(JAVA_LONG, GlimmerNative.ST_LOCK_BIASED) != 0);
+                        s.get(JAVA_LONG, GlimmerNative.ST_LOCK_BIASED) != 0,
+                        s.get(JAVA_LONG, GlimmerNative.ST_ARENAS));
             }
         } finally {
             exit(cell);

@@ -29,6 +29,10 @@ import java.util.Arrays;
  *                      thread calls, later to a thread that has used it alone for thousands
  *                      of calls in a row. That thread's calls take no atomic instruction;
  *                      false for confined heaps and while no thread holds the bias
+ * @param arenas        the default heap only: its arenas besides itself, the heaps that threads
+ *                      other than its bias owner allocate from (each a shared heap biased to
+ *                      its thread), whose figures every other field includes; 0 for any other
+ *                      heap
  */
 public record HeapStats(
         long liveBytes,
@@ -47,7 +51,8 @@ public record HeapStats(
         long osAdvises,
         long[] errors,
         long[] classLive,
-        boolean lockBiased) {
+        boolean lockBiased,
+        long arenas) {
 
     public HeapStats {
         errors = errors.clone();
@@ -94,7 +99,7 @@ public record HeapStats(
                 && searchSteps == s.searchSteps && osMaps == s.osMaps
                 && osUnmaps == s.osUnmaps && osAdvises == s.osAdvises
                 && Arrays.equals(errors, s.errors) && Arrays.equals(classLive, s.classLive)
-                && lockBiased == s.lockBiased;
+                && lockBiased == s.lockBiased && arenas == s.arenas;
     }
 
     @Override
@@ -112,6 +117,6 @@ public record HeapStats(
                 + ", cachedBlocks=" + cachedBlocks + ", cacheHits=" + cacheHits
                 + ", searchSteps=" + searchSteps + ", osMaps=" + osMaps
                 + ", osUnmaps=" + osUnmaps + ", osAdvises=" + osAdvises
-                + ", errors=" + Arrays.toString(errors) + ", lockBiased=" + lockBiased + "]";
+                + ", errors=" + Arrays.toString(errors) + ", lockBiased=" + lockBiased + ", arenas=" + arenas + "]";
     }
 }

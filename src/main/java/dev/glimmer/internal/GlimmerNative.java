@@ -103,7 +103,7 @@ public final class GlimmerNative {
             MemoryLayout.sequenceLayout(4, JAVA_LONG).withName("reserved"))
             .withName("gl_options");
 
-    /** {@code struct gl_stats}, 696 bytes. */
+    /** {@code struct gl_stats}, 704 bytes. */
     public static final StructLayout GL_STATS = MemoryLayout.structLayout(
             JAVA_LONG.withName("live_bytes"),
             JAVA_LONG.withName("live_blocks"),
@@ -121,7 +121,8 @@ public final class GlimmerNative {
             JAVA_LONG.withName("os_advises"),
             MemoryLayout.sequenceLayout(GL_ERROR_KINDS, JAVA_LONG).withName("errors"),
             MemoryLayout.sequenceLayout(GL_SMALL_CLASSES, JAVA_LONG).withName("class_live"),
-            JAVA_LONG.withName("lock_biased"))
+            JAVA_LONG.withName("lock_biased"),
+            JAVA_LONG.withName("arenas"))
             .withName("gl_stats");
 
     /** {@code struct gl_check_report}, 32 bytes. */
@@ -163,6 +164,7 @@ public final class GlimmerNative {
     public static final long ST_ERRORS = offset(GL_STATS, "errors");
     public static final long ST_CLASS_LIVE = offset(GL_STATS, "class_live");
     public static final long ST_LOCK_BIASED = offset(GL_STATS, "lock_biased");
+    public static final long ST_ARENAS = offset(GL_STATS, "arenas");
 
     public static final long CR_CODE = offset(GL_CHECK_REPORT, "code");
     public static final long CR_ADDRESS = offset(GL_CHECK_REPORT, "address");
@@ -174,8 +176,8 @@ public final class GlimmerNative {
     public static final long BI_STATE = offset(GL_BLOCK_INFO, "state");
 
     static {
-        // the sizes glimmer.h implies (gl_layout.h: ST_SIZE 696)
-        if (GL_OPTIONS.byteSize() != 64 || GL_STATS.byteSize() != 696
+        // the sizes glimmer.h implies (gl_layout.h: ST_SIZE 704)
+        if (GL_OPTIONS.byteSize() != 64 || GL_STATS.byteSize() != 704
                 || GL_CHECK_REPORT.byteSize() != 32 || GL_BLOCK_INFO.byteSize() != 48) {
             throw new AssertionError("struct layouts disagree with glimmer.h");
         }
