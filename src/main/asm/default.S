@@ -6,9 +6,11 @@
  * tail-calls the heap entry point, so the only cost over gl_heap_* is one
  * load and a test -- except gl_malloc and gl_free, the calls a C program
  * makes most, which run the locked heaps' fast paths (LOCKED_MALLOC_FAST,
- * LOCKED_FREE_FAST) themselves and, when those miss, go straight to the
- * locked path (gl__malloc_forward, gl__free_forward), past the front's fast
- * paths, which could only miss.  gl_realloc(NULL, n) is gl_malloc(n).
+ * LOCKED_FREE_FAST) themselves and, when those miss, go to the calling
+ * thread's arena (arena.S: gl__malloc_arena, gl__free_arena), past the
+ * front's fast paths, which could only miss.  The other functions reach the
+ * arenas through the default heap's gl_heap_* entry points (the thread's
+ * arena, or the block's).  gl_realloc(NULL, n) is gl_malloc(n).
  * gl_free drops the status: misuse is still counted in the default heap's
  * statistics and readable with gl_heap_last_error.
  */

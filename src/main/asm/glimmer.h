@@ -157,6 +157,10 @@ typedef struct gl_block_info {
 int gl_heap_walk(gl_heap *h, gl_block_info *b);
 
 /* ---- the process-wide default heap (locked, created on first use) ------- */
+/* Biased to its first caller; any other thread allocates from an arena of
+ * its own (a locked heap biased to that thread) behind the same handle.  Any
+ * thread frees any block, and gl_heap_* on gl_default_heap() sees every
+ * arena (gl_stats.arenas counts them). */
 void  *gl_malloc(size_t size);
 void   gl_free(void *p);                          /* misuse is counted, never fatal */
 void  *gl_calloc(size_t n, size_t size);

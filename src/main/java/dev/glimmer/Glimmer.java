@@ -27,9 +27,13 @@ public final class Glimmer {
 
     /**
      * The process-wide default heap ({@code gl_default_heap()}, the one behind
-     * {@code gl_malloc}): locked, usable from any thread, never closed. Its segments live
-     * in the global scope; {@link GlimmerHeap#close()} and {@link GlimmerHeap#reset()}
-     * throw {@link UnsupportedOperationException}.
+     * {@code gl_malloc}): locked, usable from any thread, never closed. A thread other than
+     * the one it is biased to allocates from an arena of its own behind it, so threads that
+     * allocate at once do not take turns on one lock; any thread frees any block, and
+     * {@link GlimmerHeap#stats()}, {@link GlimmerHeap#check()} and {@link GlimmerHeap#blocks()}
+     * see every arena ({@link HeapStats#arenas()}). Its segments live in the global scope;
+     * {@link GlimmerHeap#close()} and {@link GlimmerHeap#reset()} throw
+     * {@link UnsupportedOperationException}.
      */
     public static GlimmerHeap defaultHeap() {
         return DefaultHeap.INSTANCE;

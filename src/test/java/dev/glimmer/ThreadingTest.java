@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -253,6 +256,65 @@ class ThreadingTest {
      * first call from another thread ends the bias, and a few calls do not bring it back;
      * every block survives it.
      */
+    /**
+     * Threads that allocate from the default heap at once do not take turns on one lock: each
+     * thread but the one the default heap is biased to gets an arena, a heap of its own behind
+     * the same handle. Its blocks are still the default heap's: any thread frees them, and the
+     * statistics, the check and the walk see every arena.
+     */
+    @Test
+    void threadsOnTheDefaultHeapGetArenasThatTheWholeHeapStillSees() throws Exception {
+        assumeTrue(TestMemory.membarrierExpedited(), "no membarrier here: the default heap is never biased, and makes no arenas");
+        GlimmerHeap heap = Glimmer.defaultHeap();
+        HeapStats before = heap.stats();
+        int threads = 4;
+        int perThread = 300;
+        long[][] blocks = new long[threads][perThread];
+        List<Thread> workers = new ArrayList<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CountDownLatch start = new CountDownLatch(1);
+        for (int w = 0; w < threads; w++) {
+            long[] mine = blocks[w];
+            Thread t = new Thread(() -> {
+                try {
+                    start.await();
+                    for (int i = 0; i < perThread; i++) {
+                        mine[i] = heap.malloc(16 + i);
+                        TestMemory.fill(mine[i], 16 + i, mine[i]);
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }, "arena-" + w);
+            workers.add(t);
+            t.start();
+        }
+        start.countDown();
+        for (Thread t : workers) {
+            t.join();
+        }
+        assertNull(failure.get());
+        HeapStats mid = heap.stats();
+        assertTrue(mid.arenas() >= 1 && mid.arenas() <= 15, mid.toString());
+        assertEquals(before.liveBlocks() + threads * perThread, mid.liveBlocks(), mid.toString());
+        heap.check();
+        Set<Long> walked = new HashSet<>();
+        for (BlockInfo b : heap.blocks()) {
+            walked.add(b.address());
+        }
+        for (long[] mine : blocks) {
+            for (int i = 0; i < perThread; i++) {
+                assertTrue(walked.contains(mine[i]), "the walk shows " + hex(mine[i]));
+                assertEquals(-1, TestMemory.firstMismatch(mine[i], 16 + i, mine[i]));
+                heap.free(mine[i]);                      // this thread frees every arena's blocks
+            }
+        }
+        HeapStats after = heap.stats();
+        assertEquals(before.liveBlocks(), after.liveBlocks(), after.toString());
+        assertEquals(before.totalErrors(), after.totalErrors(), after.toString());
+        heap.check();
+    }
+
     @Test
     void aSharedHeapIsBiasedToItsCreatorUntilAnotherThreadCallsIt() throws Exception {
         boolean biasable = TestMemory.membarrierExpedited();
