@@ -402,14 +402,17 @@ HIDDEN_ENTRY(gl__free_front)
 END(gl__free_front)
 
 /*
- * The default heap's entry points that take a block (rdi = the default
- * heap, rsi = p): the locked path of p's arena.
+ * ROUTE name, finder, locked: a default-heap entry point (rdi = the default
+ * heap; rsi, rdx = its arguments, which finder keeps) that runs the locked
+ * path of the arena finder names: the block's (gl__arena_of_block, for the
+ * entry points that take one, rsi = p) or the calling thread's
+ * (gl__thread_arena, for those that allocate without one).
  */
-.macro BY_BLOCK name, locked
+.macro ROUTE name, finder, locked
 HIDDEN_ENTRY(\name)
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
-        call    gl__arena_of_block
+        call    \finder
         addq    $8, %rsp
         .cfi_adjust_cfa_offset -8
         movq    %rax, %rdi
@@ -417,10 +420,10 @@ HIDDEN_ENTRY(\name)
 END(\name)
 .endm
 
-BY_BLOCK gl__usable_default, gl__usable_locked
-BY_BLOCK gl__pointer_status_default, gl__pointer_status_locked
+ROUTE gl__usable_default, gl__arena_of_block, gl__usable_locked
+ROUTE gl__pointer_status_default, gl__arena_of_block, gl__pointer_status_locked
 /* realloc(NULL, n) allocates, in the calling thread's arena */
-BY_BLOCK gl__realloc_block, gl__realloc_locked
+ROUTE gl__realloc_block, gl__arena_of_block, gl__realloc_locked
 
 HIDDEN_ENTRY(gl__realloc_default)
         testq   %rsi, %rsi
@@ -429,24 +432,8 @@ HIDDEN_ENTRY(gl__realloc_default)
         jmp     gl__malloc
 END(gl__realloc_default)
 
-/*
- * The default heap's entry points that allocate without a block (rdi = the
- * default heap, rsi, rdx = the arguments): the calling thread's arena.
- */
-.macro BY_THREAD name, locked
-HIDDEN_ENTRY(\name)
-        subq    $8, %rsp
-        .cfi_adjust_cfa_offset 8
-        call    gl__thread_arena
-        addq    $8, %rsp
-        .cfi_adjust_cfa_offset -8
-        movq    %rax, %rdi
-        jmp     \locked
-END(\name)
-.endm
-
-BY_THREAD gl__calloc_default, gl__calloc_locked
-BY_THREAD gl__aligned_default, gl__aligned_locked
+ROUTE gl__calloc_default, gl__thread_arena, gl__calloc_locked
+ROUTE gl__aligned_default, gl__thread_arena, gl__aligned_locked
 
 /*
  * The default heap's whole-heap entry points: each arena's locked path in
