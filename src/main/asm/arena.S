@@ -422,9 +422,9 @@ END(\name)
 
 ROUTE gl__usable_default, gl__arena_of_block, gl__usable_locked
 ROUTE gl__pointer_status_default, gl__arena_of_block, gl__pointer_status_locked
-/* realloc(NULL, n) allocates, in the calling thread's arena */
 ROUTE gl__realloc_block, gl__arena_of_block, gl__realloc_locked
 
+/* realloc(NULL, n) allocates, in the calling thread's arena */
 HIDDEN_ENTRY(gl__realloc_default)
         testq   %rsi, %rsi
         jnz     gl__realloc_block

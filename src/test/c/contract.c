@@ -1417,6 +1417,10 @@ static void default_heap_arenas(void)
     gl_stats mid = stats_of(d);
     CHECK(mid.arenas >= 1 && mid.arenas <= ARENAS_MAX - 1, "%" PRIu64 " arenas after a second thread allocated", mid.arenas);
     CHECK(mid.lock_biased == 1, "a thread on an arena of its own leaves the default heap's bias alone");
+    gl_options lo = { .flags = GL_HEAP_LOCKED };
+    gl_heap *other = gl_heap_create(&lo);
+    CHECK(other != NULL && stats_of(other).arenas == 0, "a heap other than the default heap has no arenas");
+    gl_heap_destroy(other);
     CHECK(mid.live_blocks == before.live_blocks + ARENA_BLOCKS + 2 && mid.large_blocks == before.large_blocks + 1,
           "the default heap's statistics count the arena's blocks: %" PRIu64 " -> %" PRIu64 " live",
           before.live_blocks, mid.live_blocks);
