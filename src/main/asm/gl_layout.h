@@ -221,10 +221,16 @@
 #define LK_SLOTS_USED       (H_BINS + 128)   /* u32: bias slots handed out */
 #define LK_SLOTS            (H_BINS + 208)   /* BIAS_SLOTS slots, 64-byte aligned in the front */
 #define BIAS_SLOTS          64
-#define BIAS_SLOT_SIZE      16
+#define BIAS_SLOT_SIZE      8
+/* A slot is its thread pointer; its busy flag sits SLOT_BUSY bytes further,
+ * in a parallel array on other cache lines: every thread that calls the
+ * heap reads the owner's SLOT_TID (BIAS_ENTER), the owner writes SLOT_BUSY
+ * twice per call, and on one line the two would bounce between the cores
+ * (a thread on an arena ran half as fast while the default heap's owner
+ * ran; make -C benches, threads2-pair). */
 #define SLOT_TID            0                /* the owner's thread pointer (%fs:0), set once */
-#define SLOT_BUSY           8                /* u32: the owner is inside a call without the lock */
-#define LK_END              (LK_SLOTS + BIAS_SLOTS * BIAS_SLOT_SIZE)   /* the front's fields end here */
+#define SLOT_BUSY           (BIAS_SLOTS * BIAS_SLOT_SIZE)   /* u32: the owner is inside a call without the lock */
+#define LK_END              (LK_SLOTS + 2 * BIAS_SLOTS * BIAS_SLOT_SIZE)   /* the front's fields end here */
  /* the default heap's arenas (arena.S): the default heap itself is arena 0 */
 #define ARENAS_MAX          16               /* the default heap and at most 15 more */
 #define ARENA_THREAD_BITS   10               /* threads find their arena in a table of 2^this, by thread pointer */

@@ -31,8 +31,8 @@
 .if H_STRUCT_END > HEAP_MAP_SIZE || LK_END > LOCKED_MAP_SIZE
         .error "gl_layout.h: a heap struct outgrew its mapping"
 .endif
-.if LK_SLOTS < LK_SLOTS_USED + 4 || BIAS_SLOT_SIZE != 16 || (LK_SLOTS & 63) != 0
-        .error "gl_layout.h: the bias slots overlap the front's fields, are not 16 bytes (gl__lock shifts by 4) or not line-aligned"
+.if LK_SLOTS < LK_SLOTS_USED + 4 || BIAS_SLOT_SIZE != 8 || (LK_SLOTS & 63) != 0 || (SLOT_BUSY & 63) != 0
+        .error "gl_layout.h: the bias slots overlap the front's fields, are not 8 bytes (gl__lock shifts by 3) or not line-aligned"
 .endif
 
         .text
@@ -126,8 +126,8 @@ HIDDEN_ENTRY(gl__lock)
         cmpl    $BIAS_SLOTS, %eax
         jae     .Llock_out                      /* every slot used: no more re-biasing */
         incl    LK_SLOTS_USED(%rdi)
-        shll    $4, %eax
-        leaq    LK_SLOTS(%rdi,%rax), %rax       /* the new slot (BIAS_SLOT_SIZE 16) */
+        shll    $3, %eax
+        leaq    LK_SLOTS(%rdi,%rax), %rax       /* the new slot (BIAS_SLOT_SIZE 8) */
         pushq   %fs:0
         .cfi_adjust_cfa_offset 8
         popq    SLOT_TID(%rax)
