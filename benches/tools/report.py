@@ -1038,9 +1038,9 @@ def markdown(run, made, wsl):
              "random order leaves to the phases after it; measured last, so that no other row runs on the "
              "aged heap); two threads at once, each running the pair or the batch kernel on blocks of its "
              "own (Glimmer's owned heap: one heap per thread, as an owned heap serves one thread at a time; "
-             "its default heap: gl_malloc/gl_free from both, each thread on an arena of its own, since the "
-             "process's main thread, which made the default heap, runs neither; the peers give each thread "
-             "a cache of their own). A run of two threads is one fresh process (the allocators taking turns, as "
+             "its default heap: gl_malloc/gl_free from both: the process's main thread, which made the "
+             "default heap and is one of the two, runs on it, the other thread on an arena of its own; the "
+             "peers give each thread a cache of their own). A run of two threads is one fresh process (the allocators taking turns, as "
              "above), which starts the two threads, runs the row once untimed on both, then once timed: "
              "from the start of both to the end of the later one, half the operations each.")
     L.append("- Instruction counts: callgrind, as described above. Hardware counters are not available on "
