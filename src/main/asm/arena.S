@@ -24,7 +24,10 @@
  *     under a spinlock of its own, entered and left with the arena's own set
  *     (large.S), and left before the address goes back to the kernel;
  *   - anything else goes to the default heap, whose own checks decide it:
- *     its own blocks, or misuse reported as before.
+ *     its own blocks, or misuse reported as before.  An arena's large block
+ *     that is gone (unmapped, or moved by a resize) is also put in a ring of
+ *     the arenas' own, gl__arena_gone, which the default heap reads: a second
+ *     free of it is a double free there, not a foreign pointer.
  * The map is read without a lock.  A live block's segment stays mapped, and
  * its byte set, for as long as the block lives, so a live block always finds
  * its arena; a pointer that is not live may be sent to any arena, whose
@@ -248,6 +251,35 @@ gl__arena_of_large:
         ret
         .cfi_endproc
         .size gl__arena_of_large, .-gl__arena_of_large
+
+/*
+ * gl__arena_large_gone(heap, p)
+ *   rdi = owned heap, rsi = the user pointer of one of its large blocks that
+ *   is no more (unmapped by free, or moved by a resize), already out of the
+ *   arenas' large set.  Puts p in gl__arena_gone, the arenas' ring of gone
+ *   large blocks, as gl__large_remember_gone puts it in the arena's own:
+ *   a second free of p finds no arena and goes to the default heap, which
+ *   looks there (free.S, gl__classify) to tell a double free from a foreign
+ *   pointer.  Nothing for a heap that is no extra arena.  Clobbers
+ *   caller-saved registers.
+ */
+HIDDEN_ENTRY(gl__arena_large_gone)
+        cmpq    $0, H_ARENA(%rdi)
+        je      1f
+        CFI_PUSH %rbx
+        movq    %rsi, %rbx
+        leaq    gl__arena_large_lock(%rip), %rdi
+        call    gl__spin_lock
+        movl    gl__arena_gone_pos(%rip), %eax
+        leaq    gl__arena_gone(%rip), %rcx
+        movq    %rbx, (%rcx,%rax,8)
+        incl    %eax
+        andl    $LARGE_GONE_SLOTS - 1, %eax
+        movl    %eax, gl__arena_gone_pos(%rip)
+        movl    $0, gl__arena_large_lock(%rip)
+        CFI_POP %rbx
+1:      ret
+END(gl__arena_large_gone)
 
 /*
  * gl__arena_segment_mapped(heap, seg) -> eax = 0, or -1 when the map cannot
@@ -632,8 +664,14 @@ gl__arenas:                                     /* fronts; [0] the default heap 
         .hidden gl__arena_large_lock
 gl__arena_large_lock:                           /* u32, gl__spin_lock */
         .zero   8
+gl__arena_gone_pos:                             /* u32: gl__arena_gone's next slot */
+        .zero   8
 gl__arena_large:                                /* SET_*: keys p | arena */
         .zero   SET_SIZE
+        .globl  gl__arena_gone                  /* free.S reads it (without the lock: a hint) */
+        .hidden gl__arena_gone
+gl__arena_gone:                                 /* u64[LARGE_GONE_SLOTS]: the arenas' large blocks gone lately */
+        .zero   8 * LARGE_GONE_SLOTS
         .p2align 6
 gl__arena_of_thread:                            /* fronts, by hash of the thread pointer */
         .zero   8 << ARENA_THREAD_BITS

@@ -152,6 +152,22 @@ HIDDEN_ENTRY(gl__classify)
         incl    %ecx
         cmpl    $LARGE_GONE_SLOTS, %ecx
         jb      1b
+        /* the default heap answers for pointers no arena knows, an arena's
+         * large block gone lately among them (arena.S, gl__arena_gone; read
+         * without its lock: p is live nowhere, and the ring only says
+         * which report fits) */
+        movq    gl__default(%rip), %rax
+        testq   %rax, %rax
+        jz      .Lcls_not_ours
+        cmpq    H_INNER(%rax), %rdi
+        jne     .Lcls_not_ours
+        leaq    gl__arena_gone(%rip), %rax
+        xorl    %ecx, %ecx
+2:      cmpq    %rsi, (%rax,%rcx,8)
+        je      .Lcls_double
+        incl    %ecx
+        cmpl    $LARGE_GONE_SLOTS, %ecx
+        jb      2b
 .Lcls_not_ours:
         movl    $GL_E_NOT_OURS, %eax
         ret

@@ -152,6 +152,9 @@ HIDDEN_ENTRY(gl__large_free)
         movq    %rbx, %rdi
         movq    %r12, %rsi
         call    gl__large_remember_gone
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__arena_large_gone            /* an arena's: the default heap knows it too */
         decq    H_NLARGE(%rbx)
         decq    H_LIVE_BLOCKS(%rbx)
         movq    LG_USABLE(%r12), %rax
@@ -281,6 +284,9 @@ HIDDEN_ENTRY(gl__large_resize)
         movq    %rbx, %rdi
         movq    %r12, %rsi
         call    gl__large_remember_gone
+        movq    %rbx, %rdi
+        movq    %r12, %rsi
+        call    gl__arena_large_gone
 .Lresize_forget:
         /* the key just taken out makes room: this insert cannot fail */
         movq    %rbx, %rdi

@@ -1452,12 +1452,17 @@ static void default_heap_arenas(void)
     }
     CHECK(gl_heap_free(d, a.b[0].p) == GL_E_DOUBLE_FREE, "a second free of an arena's block is a double free");
     CHECK(gl_heap_last_error(d) == GL_E_DOUBLE_FREE, "and the default heap's last error");
-    CHECK(gl_heap_free(d, a.b[ARENA_BLOCKS + 1].p) < 0, "a second free of an arena's large block is refused");
+    CHECK(gl_heap_free(d, a.b[ARENA_BLOCKS + 1].p) == GL_E_DOUBLE_FREE,
+          "a second free of an arena's large block, unmapped by the first, is a double free");
+    CHECK(gl_heap_pointer_status(d, a.b[ARENA_BLOCKS + 1].p) == GL_E_DOUBLE_FREE, "and its pointer status says so");
+    CHECK(gl_heap_last_error(d) == GL_E_DOUBLE_FREE, "and the default heap's last error");
+    CHECK(gl_heap_free(d, (char *)a.b[ARENA_BLOCKS + 1].p + 4096) == GL_E_NOT_OURS,
+          "a pointer a page into that gone block is foreign");
     gl_heap_last_error(d);
     gl_stats after = stats_of(d);
     CHECK(after.live_blocks == before.live_blocks && after.large_blocks == before.large_blocks,
           "every block back: %" PRIu64 " -> %" PRIu64 " live", before.live_blocks, after.live_blocks);
-    CHECK(after.errors[1] == before.errors[1] + 1 && after.errors[2] == before.errors[2] + (ARENA_BLOCKS + 2) + 1,
+    CHECK(after.errors[1] == before.errors[1] + 2 && after.errors[2] == before.errors[2] + (ARENA_BLOCKS + 2) + 1,
           "the errors counted: %" PRIu64 " double frees, %" PRIu64 " foreign", after.errors[1] - before.errors[1],
           after.errors[2] - before.errors[2]);
     CHECK_HEAP(d);
