@@ -256,11 +256,11 @@ gl__arena_of_large:
  * gl__arena_large_gone(heap, p)
  *   rdi = owned heap, rsi = the user pointer of one of its large blocks that
  *   is no more (unmapped by free, or moved by a resize), already out of the
- *   arenas' large set.  Puts p in gl__arena_gone, the arenas' ring of gone
- *   large blocks, as gl__large_remember_gone puts it in the arena's own:
- *   a second free of p finds no arena and goes to the default heap, which
- *   looks there (free.S, gl__classify) to tell a double free from a foreign
- *   pointer.  Nothing for a heap that is no extra arena.  Clobbers
+ *   arenas' large set.  gl__large_remember_gone's tail: puts p in
+ *   gl__arena_gone, the arenas' ring of gone large blocks, beside the
+ *   arena's own: a second free of p finds no arena and goes to the
+ *   default heap, which looks there (free.S, gl__classify) to tell a
+ *   double free from a foreign pointer.  Nothing for a heap that is no extra arena.  Clobbers
  *   caller-saved registers.
  */
 HIDDEN_ENTRY(gl__arena_large_gone)

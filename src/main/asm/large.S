@@ -152,9 +152,6 @@ HIDDEN_ENTRY(gl__large_free)
         movq    %rbx, %rdi
         movq    %r12, %rsi
         call    gl__large_remember_gone
-        movq    %rbx, %rdi
-        movq    %r12, %rsi
-        call    gl__arena_large_gone            /* an arena's: the default heap knows it too */
         decq    H_NLARGE(%rbx)
         decq    H_LIVE_BLOCKS(%rbx)
         movq    LG_USABLE(%r12), %rax
@@ -175,8 +172,9 @@ END(gl__large_free)
  * gl__large_remember_gone(heap, p)
  *   Puts the user pointer of a large block that is no more (unmapped, or
  *   moved by gl__large_resize) in the ring H_LARGE_GONE, so that a second
- *   free of it is told apart from a foreign pointer.  rdi = heap, rsi = p.
- *   Leaf.  Clobbers rax.
+ *   free of it is told apart from a foreign pointer; an arena's also in the
+ *   arenas' ring, which the default heap reads (gl__arena_large_gone).
+ *   rdi = heap, rsi = p.  Clobbers caller-saved registers.
  */
 HIDDEN_ENTRY(gl__large_remember_gone)
         movq    H_LARGE_GONE_POS(%rdi), %rax
@@ -184,7 +182,7 @@ HIDDEN_ENTRY(gl__large_remember_gone)
         incl    %eax
         andl    $LARGE_GONE_SLOTS - 1, %eax
         movq    %rax, H_LARGE_GONE_POS(%rdi)
-        ret
+        jmp     gl__arena_large_gone
 END(gl__large_remember_gone)
 
 /*
@@ -284,9 +282,6 @@ HIDDEN_ENTRY(gl__large_resize)
         movq    %rbx, %rdi
         movq    %r12, %rsi
         call    gl__large_remember_gone
-        movq    %rbx, %rdi
-        movq    %r12, %rsi
-        call    gl__arena_large_gone
 .Lresize_forget:
         /* the key just taken out makes room: this insert cannot fail */
         movq    %rbx, %rdi
