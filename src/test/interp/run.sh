@@ -3,8 +3,9 @@
 #
 # Runs Debian's perl (heap.pl; fork.pl, forking while threads allocate),
 # python3 (PYTHONMALLOC=malloc; heap.py; trim.py, malloc_trim; libc_names.py,
-# __libc_malloc & co.) and lua5.4 on the scripts here, and gcc and sort (four
-# threads) on inputs of their own, once on glibc and once with
+# __libc_malloc & co.) and lua5.4 on the scripts here, gcc and sort (four
+# threads) on inputs of their own, and a JVM (javac.sh: javac compiling the
+# project's Java sources), once on glibc and once with
 # LD_PRELOAD=PRELOAD (libglimmer-preload.so: every C allocation function of
 # the process served by gl_malloc & co.), and fails unless each run exits 0
 # and prints exactly what the glibc run printed.
@@ -67,4 +68,11 @@ awk 'BEGIN { srand(7); for (i = 0; i < 600000; i++) {
          s = ""; n = int(rand() * 40); for (j = 0; j < n; j++) s = s "x";
          printf "%08x%08x %s\n", int(rand() * 4294967296), int(rand() * 4294967296), s } }' > "$lines"
 run_one sort coreutils sort --parallel=4 -S 20M "$lines"
+# a JVM: javac (JAVA_HOME's, as the Makefile found it) compiling Glimmer's own Java sources
+javac="${JAVA_HOME:+$JAVA_HOME/bin/}javac"
+if command -v "$javac" >/dev/null; then
+    run_one javac "a JDK" "$here/javac.sh" "$javac" "$here/../../main/java"
+else
+    echo "skipped javac: no JDK (JAVA_HOME is unset and javac is not on the PATH)"
+fi
 exit $failed
