@@ -105,6 +105,17 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * while the owner closes) and for the default heap (never closed or reset).
      */
     private final OperationGate gate;
+    /**
+     * The fast paths' admission in one field, so that they read one field: the owner of an
+     * open confined heap, {@link #ANY_THREAD} for the default heap (never closed), null for a
+     * shared heap (its calls go through the gate) and for a closed one. Null is also what a
+     * thread that reads this field racily may see before the constructor's store, so every
+     * value that can be seen stale sends the call the slow way: {@link #enter} admits it or
+     * throws. Written only by the owner thread (confined) or in the constructor.
+     */
+    private Thread admitted;
+    /** The default heap's {@link #admitted}: a thread that never runs, so it names no caller. */
+    private static final Thread ANY_THREAD = Thread.ofVirtual().unstarted(() -> { });
 
     private GlimmerHeap(long heap, Thread owner, boolean closeable, Arena arena) {
         this.heap = heap;
@@ -112,6 +123,7 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
         this.closeable = closeable;
         this.arena = arena;
         this.gate = owner == null && closeable ? new OperationGate() : null;
+        this.admitted = owner != null ? owner : closeable ? null : ANY_THREAD;
     }
 
     // ---- creation ------------------------------------------------------------------------
@@ -255,6 +267,16 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
         return slot;
     }
 
+    /**
+     * The fast paths' whole access check: true when the calling thread may call this heap
+     * without the gate (the owner of an open confined heap; any thread on the default heap).
+     * False sends the call through {@link #enter}, which admits it (a shared heap) or throws.
+     */
+    private boolean admittedWithoutGate() {
+        Thread t = admitted;
+        return t == Thread.currentThread() || t == ANY_THREAD;
+    }
+
     private static void exit(OperationGate.Slot slot) {
         if (slot != null) {
             slot.exit();
@@ -309,19 +331,28 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @throws NativeOutOfMemoryException if the OS refuses memory
      */
     public long malloc(long size) {
+        if (admittedWithoutGate()) {
+            return mallocChecked(size);
+        }
         OperationGate.Slot cell = enter();
         try {
-            if (size < 0) {
-                throw Failures.negativeSize("malloc", size);
-            }
-            long p = GlimmerNative.heapMalloc(heap, size);
-            if (p == 0) {
-                throw allocationFailed("malloc(" + size + " bytes)", 0, size, 1);
-            }
-            return p;
+            return mallocChecked(size);
         } finally {
             exit(cell);
         }
+    }
+
+    private long mallocChecked(long size) {
+        long p = size >= 0 ? GlimmerNative.heapMalloc(heap, size) : 0;
+        if (p == 0) {
+            throw mallocFailed(size);
+        }
+        return p;
+    }
+
+    private GlimmerException mallocFailed(long size) {
+        return size < 0 ? Failures.negativeSize("malloc", size)
+                : allocationFailed("malloc(" + size + " bytes)", 0, size, 1);
     }
 
     /**
@@ -333,14 +364,22 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @throws HeapCorruptionException  if the block's header is damaged
      */
     public void free(long address) {
+        if (admittedWithoutGate()) {
+            freeChecked(address);
+            return;
+        }
         OperationGate.Slot cell = enter();
         try {
-            int status = GlimmerNative.heapFree(heap, address);
-            if (status != 0) {
-                throw Failures.freeFailed(heap, status, address);
-            }
+            freeChecked(address);
         } finally {
             exit(cell);
+        }
+    }
+
+    private void freeChecked(long address) {
+        int status = GlimmerNative.heapFree(heap, address);
+        if (status != 0) {
+            throw Failures.freeFailed(heap, status, address);
         }
     }
 
@@ -490,13 +529,20 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      */
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
+        if (admittedWithoutGate()) {
+            return allocateSegment(byteSize, byteAlignment);
+        }
         OperationGate.Slot cell = enter();
         try {
-            long p = allocateRaw(byteSize, byteAlignment);
-            return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
+            return allocateSegment(byteSize, byteAlignment);
         } finally {
             exit(cell);
         }
+    }
+
+    private MemorySegment allocateSegment(long byteSize, long byteAlignment) {
+        long p = allocateRaw(byteSize, byteAlignment);
+        return MemorySegment.ofAddress(p).reinterpret(byteSize, arena, null);
     }
 
     private long allocateRaw(long byteSize, long byteAlignment) {
@@ -550,16 +596,24 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
      * @throws DoubleFreeException     if it was already freed
      */
     public void free(MemorySegment segment) {
+        if (admittedWithoutGate()) {
+            freeSegment(segment);
+            return;
+        }
         OperationGate.Slot cell = enter();
         try {
-            checkOwnSegment(segment, "free");
-            long address = segment.address();
-            int status = GlimmerNative.heapFree(heap, address);
-            if (status != 0) {
-                throw Failures.freeFailed(heap, status, address);
-            }
+            freeSegment(segment);
         } finally {
             exit(cell);
+        }
+    }
+
+    private void freeSegment(MemorySegment segment) {
+        checkOwnSegment(segment, "free");
+        long address = segment.address();
+        int status = GlimmerNative.heapFree(heap, address);
+        if (status != 0) {
+            throw Failures.freeFailed(heap, status, address);
         }
     }
 
@@ -815,7 +869,13 @@ public final class GlimmerHeap implements SegmentAllocator, AutoCloseable {
             if (!CLOSED.compareAndSet(this, false, true)) {
                 return;
             }
-            closeNow();
+            admitted = null;
+            try {
+                closeNow();
+            } catch (RuntimeException e) {
+                admitted = o;                   // still open
+                throw e;
+            }
             return;
         }
         if (!g.lockExclusive()) {
