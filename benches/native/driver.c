@@ -1048,6 +1048,8 @@ struct result {
     double median, min, max;
     int runs;
     uint64_t ops;                /* operations per run */
+    double run[MAX_REPS];        /* Mops/s of each run, in the order of the rounds: run[i] of every
+                                    allocator of a row comes from the same round of turns */
 };
 
 #define MAX_RESULTS (2 * MAX_ROWS * A_COUNT)
@@ -1065,9 +1067,24 @@ static void add_result(const char *section, const struct workload *w, const stru
 {
     if (nresults == MAX_RESULTS)
         die("too many results");
+    struct result *r = &results[nresults++];
+    *r = (struct result){ w, a, section, 0, 0, 0, n, ops, { 0 } };
+    memcpy(r->run, mops, (size_t)n * sizeof *mops);
     qsort(mops, (size_t)n, sizeof *mops, cmp_double);
-    double med = n % 2 ? mops[n / 2] : (mops[n / 2 - 1] + mops[n / 2]) / 2;
-    results[nresults++] = (struct result){ w, a, section, med, mops[0], mops[n - 1], n, ops };
+    r->median = n % 2 ? mops[n / 2] : (mops[n / 2 - 1] + mops[n / 2]) / 2;
+    r->min = mops[0];
+    r->max = mops[n - 1];
+}
+
+/* The rounds in which a ran faster than b: the allocators of a row take
+ * turns round by round, so each round compares runs made close together in
+ * time, which a shared machine's slow minutes hit alike. */
+static int rounds_ahead(const struct result *a, const struct result *b)
+{
+    int ahead = 0;
+    for (int i = 0; i < a->runs && i < b->runs; i++)
+        ahead += a->run[i] > b->run[i];
+    return ahead;
 }
 
 static struct allocator *avail[A_COUNT];
@@ -1330,13 +1347,17 @@ static void close_out(FILE *f, const char *file)
 static void write_csv(const char *dir, const char *started)
 {
     FILE *f = open_out(dir, "native.csv");
-    fprintf(f, "section,row,family,label,n,order,allocator,mops_median,mops_min,mops_max,runs,ops_per_run\n");
+    fprintf(f, "section,row,family,label,n,order,allocator,mops_median,mops_min,mops_max,runs,ops_per_run,"
+               "mops_runs\n");
     for (int i = 0; i < nresults; i++) {
         const struct result *r = &results[i];
-        fprintf(f, "%s,%s,%s,\"%s\",%u,%s,%s,%.3f,%.3f,%.3f,%d,%" PRIu64 "\n", r->section, r->w->id,
+        fprintf(f, "%s,%s,%s,\"%s\",%u,%s,%s,%.3f,%.3f,%.3f,%d,%" PRIu64 ",", r->section, r->w->id,
                 r->w->family, r->w->label, r->w->n,
                 r->w->kind == K_BATCH ? (r->w->order == O_FIFO ? "fifo" : "random") : "",
                 r->a->name, r->median, r->min, r->max, r->runs, r->ops);
+        for (int k = 0; k < r->runs; k++)          /* in round order; ';' keeps it one CSV field */
+            fprintf(f, "%s%.3f", k ? ";" : "", r->run[k]);
+        fputc('\n', f);
     }
     close_out(f, "native.csv");
 
@@ -1375,7 +1396,8 @@ static const struct result *find_result(const char *section, const struct worklo
 }
 
 /* One line per row: median Mops/s per allocator (* = fastest of all), the best
- * peer and Glimmer's owned heap against it. */
+ * peer, Glimmer's owned heap against it, and the rounds in which Glimmer ran
+ * faster than that peer. */
 static void print_table(const char *section, const char *title)
 {
     int any = 0;
@@ -1388,7 +1410,7 @@ static void print_table(const char *section, const char *title)
     printf("%-56s", "workload");
     for (int k = 0; k < navail; k++)
         printf(" %10s", strcmp(avail[k]->name, "glimmer-default") == 0 ? "gl-default" : avail[k]->name);
-    printf("  %-9s %8s\n", "best peer", "gl/best");
+    printf("  %-9s %8s %7s\n", "best peer", "gl/best", "ahead");
     for (int i = 0; i < nrows; i++) {
         const struct workload *w = &rows[i];
         const struct result *best = NULL, *best_peer = NULL, *gl = NULL;
@@ -1412,7 +1434,8 @@ static void print_table(const char *section, const char *title)
             printf(" %9.*f%c", r->median >= 10 ? 1 : r->median >= 1 ? 2 : 3, r->median, r == best ? '*' : ' ');
         }
         if (best_peer && gl)
-            printf("  %-9s %8.2f\n", best_peer->a->name, gl->median / best_peer->median);
+            printf("  %-9s %8.2f %4d/%-2d\n", best_peer->a->name, gl->median / best_peer->median,
+                   rounds_ahead(gl, best_peer), gl->runs);
         else
             printf("\n");
     }

@@ -110,6 +110,7 @@ class Run:
         self.n = {}
         self.order = {}
         self.mops = {}            # (section, row, allocator) -> (median, min, max)
+        self.runs = {}            # (section, row, allocator) -> Mops/s of each run, in round order
         for r in native:
             key = (r["section"], r["row"])
             if key not in self.rows:
@@ -120,6 +121,9 @@ class Run:
             self.order[r["row"]] = r["order"]
             self.mops[(r["section"], r["row"], r["allocator"])] = (
                 float(r["mops_median"]), float(r["mops_min"]), float(r["mops_max"]))
+            if r.get("mops_runs"):
+                self.runs[(r["section"], r["row"], r["allocator"])] = [
+                    float(x) for x in r["mops_runs"].split(";")]
         self.allocs = [a for a in NATIVE_ORDER if any(k[2] == a for k in self.mops)]
         self.peers = [a for a in PEERS if a in self.allocs]
         self.skipped = [a for a in NATIVE_ORDER if self.meta.get(f"allocator.{a}") == "skipped"]
@@ -160,6 +164,15 @@ class Run:
         g = self.get(section, row, "glimmer")
         b, _ = self.best_peer(section, row)
         return g / b if g and b else None
+
+    def rounds_ahead(self, section, row):
+        """(rounds in which Glimmer ran faster than the row's best peer, rounds), or None.  The
+        allocators take turns round by round, so a round compares runs made close together."""
+        _, peer = self.best_peer(section, row)
+        g, b = self.runs.get((section, row, "glimmer")), self.runs.get((section, row, peer))
+        if not g or not b or len(g) != len(b):
+            return None
+        return sum(x > y for x, y in zip(g, b)), len(g)
 
     # JMH: (workload, allocator) -> (ns per pair, error)
     def jmh_scores(self):
@@ -243,9 +256,9 @@ def targets(run):
     """[(target, measured, holds: True/False/None)]"""
     out = []
     # every row: steady state and cold
-    counts, lost = [], []
+    counts, lost, majority = [], [], []
     for section in ("steady", "cold"):
-        won = total = 0
+        won = total = most = paired = 0
         for row in run.rows_of(section):
             r = run.glimmer_vs_peer(section, row)
             if r is None:
@@ -255,14 +268,22 @@ def targets(run):
                 won += 1
             else:
                 lost.append((r, section, row))
+            ahead = run.rounds_ahead(section, row)
+            if ahead:
+                paired += 1
+                most += 2 * ahead[0] > ahead[1]
         if total:
             counts.append(f"{won} of {total} {section} rows")
+        if paired:
+            majority.append(f"{most} of {paired} {section}")
     if counts and run.peers:
         lost.sort()
         worst = ", ".join(f"{run.label[row]}{' (cold)' if sec == 'cold' else ''} {r:.2f}x"
                           for r, sec, row in lost[:3])
         out.append(("Native owned heap >= the best peer on every workload row",
-                    ", ".join(counts) + (f"; lowest: {worst}" if lost else ""), not lost))
+                    ", ".join(counts) + " at the median"
+                    + (f" (ahead in most rounds: {', '.join(majority)})" if majority else "")
+                    + (f"; lowest: {worst}" if lost else ""), not lost))
     # pairs
     for row, what in (("pair", "malloc(32)+free pairs"), ("pair-keep", "pairs, one block kept live")):
         r = run.glimmer_vs_peer("steady", row)
@@ -350,7 +371,8 @@ def holds(h):
 
 def native_table(run, section):
     allocs = run.allocs
-    head = ["workload"] + [SHORT.get(a, LABEL[a]) for a in allocs] + ["best peer", "Glimmer / best peer"]
+    head = ["workload"] + [SHORT.get(a, LABEL[a]) for a in allocs] + ["best peer", "Glimmer / best peer",
+                                                                    "rounds Glimmer ran faster"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in run.rows_of(section):
         best_v, _ = run.best(section, row)
@@ -361,7 +383,8 @@ def native_table(run, section):
             cells.append(f"**{s}**" if v is not None and v == best_v else s)
         b, peer = run.best_peer(section, row)
         r = run.glimmer_vs_peer(section, row)
-        cells += [peer or "-", ratio(r)]
+        ahead = run.rounds_ahead(section, row)
+        cells += [peer or "-", ratio(r), f"{ahead[0]} of {ahead[1]}" if ahead else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -371,7 +394,7 @@ def text_table(run, section):
     widths = [max(len(n), 8) for n in names]
     w = max(len(run.label[r]) for r in run.rows_of(section))
     out = [f"{'workload':<{w}}  " + "  ".join(f"{n:>{k}}" for n, k in zip(names, widths))
-           + f"  {'best peer':<9} {'gl/peer':>7}"]
+           + f"  {'best peer':<9} {'gl/peer':>7} {'ahead':>6}"]
     for row in run.rows_of(section):
         best_v, _ = run.best(section, row)
         cells = []
@@ -379,8 +402,10 @@ def text_table(run, section):
             v = run.get(section, row, a)
             cells.append(f"{fmt_mops(v) + ('*' if v == best_v else ' '):>{k + 1}}")
         b, peer = run.best_peer(section, row)
+        ahead = run.rounds_ahead(section, row)
         out.append(f"{run.label[row]:<{w}} " + " ".join(cells)
-                   + f"  {peer or '-':<9} {ratio(run.glimmer_vs_peer(section, row)):>7}")
+                   + f"  {peer or '-':<9} {ratio(run.glimmer_vs_peer(section, row)):>7}"
+                   + f" {f'{ahead[0]}/{ahead[1]}' if ahead else '-':>6}")
     return "\n".join(out)
 
 
@@ -840,7 +865,9 @@ def markdown(run, made, wsl):
     L.append(f"Mops/s (millions of operations per second; operations = mallocs + frees + reallocs), median of "
              f"{run.meta.get('reps', '?')} runs; the fastest allocator of each row in bold. "
              "\"Glimmer\" is the owned heap (`gl_heap_malloc`/`gl_heap_free`); the ratio is Glimmer's "
-             "median over the best peer's.")
+             "median over the best peer's. The allocators take turns round by round, so the last column "
+             "compares Glimmer with that peer within each round, on runs made one after the other: a ratio near 1 "
+             "that Glimmer leads in most rounds is a lead, one it leads in half of them is a tie.")
     L.append("")
     L.append(native_table(run, "steady"))
     sp = spread(run, "steady")
