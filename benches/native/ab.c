@@ -22,6 +22,10 @@
  *   aged     100,000 blocks of 8..64 B freed in allocation order, timed after
  *            three untimed rounds that free them in a random order: what a
  *            random phase leaves to the next one (the driver's aged-heap row)
+ *   randt    rand, and
+ *   agedt    aged, with every block touched as the driver touches it (its
+ *            first and last byte written after malloc and checked before
+ *            free): where blocks lie shows more than with one byte written
  * Prints Mops/s (ops = mallocs + frees + reallocs) and B/A per loop.  A
  * fourth argument, a comma-separated list of loop names, runs only those.
  */
@@ -91,6 +95,12 @@ static void *must(void *p)
     return p;
 }
 
+/* the request size of a batch's i-th block: 8..64 bytes */
+static size_t batch_size(int i)
+{
+    return 8 + (size_t)(i * 7919) % 57;
+}
+
 static double pairs(struct build *b)
 {
     const long n = 5000000;
@@ -110,7 +120,7 @@ static double batch(struct build *b)
     double t0 = now();
     for (int r = 0; r < R; r++) {
         for (int i = 0; i < N; i++) {
-            v[i] = must(b->malloc(b->heap, 8 + (size_t)(i * 7919) % 57));
+            v[i] = must(b->malloc(b->heap, batch_size(i)));
             *(volatile char *)v[i] = 1;
         }
         for (int i = 0; i < N; i++)
@@ -120,18 +130,32 @@ static double batch(struct build *b)
 }
 
 /* rounds of n blocks of 8..64 B, freed in the order `order` (NULL: as
- * allocated); returns Mops/s */
-static double batch_rounds(struct build *b, int n, int rounds, const uint32_t *order)
+ * allocated); touch: each block's first and last byte written and checked
+ * (else one byte written); returns Mops/s */
+static double batch_rounds(struct build *b, int n, int rounds, const uint32_t *order, int touch)
 {
     static void *v[100000];
     double t0 = now();
     for (int r = 0; r < rounds; r++) {
         for (int i = 0; i < n; i++) {
-            v[i] = must(b->malloc(b->heap, 8 + (size_t)(i * 7919) % 57));
-            *(volatile char *)v[i] = 1;
+            char *p = must(b->malloc(b->heap, batch_size(i)));
+            v[i] = p;
+            if (touch) {
+                p[0] = (char)i;
+                p[batch_size(i) - 1] = (char)(i >> 8);
+            } else {
+                *(volatile char *)p = 1;
+            }
         }
-        for (int i = 0; i < n; i++)
-            b->free(b->heap, v[order ? order[i] : (uint32_t)i]);
+        for (int i = 0; i < n; i++) {
+            int k = order ? (int)order[i] : i;
+            const char *p = v[k];
+            if (touch && (p[0] != (char)k || p[batch_size(k) - 1] != (char)(k >> 8))) {
+                fprintf(stderr, "ab: %s: block %d of a batch changed while it was live\n", b->path, k);
+                exit(1);
+            }
+            b->free(b->heap, v[k]);
+        }
     }
     return 2.0 * n * rounds / (now() - t0) / 1e6;
 }
@@ -157,18 +181,29 @@ static const uint32_t *shuffled(int n)
 
 static double rand10k(struct build *b)
 {
-    return batch_rounds(b, 10000, 50, shuffled(10000));
+    return batch_rounds(b, 10000, 50, shuffled(10000), 0);
 }
 
 static double rand100k(struct build *b)
 {
-    return batch_rounds(b, 100000, 5, shuffled(100000));
+    return batch_rounds(b, 100000, 5, shuffled(100000), 0);
+}
+
+static double rand100k_touched(struct build *b)
+{
+    return batch_rounds(b, 100000, 5, shuffled(100000), 1);
 }
 
 static double aged(struct build *b)
 {
-    batch_rounds(b, 100000, 3, shuffled(100000));
-    return batch_rounds(b, 100000, 5, NULL);
+    batch_rounds(b, 100000, 3, shuffled(100000), 0);
+    return batch_rounds(b, 100000, 5, NULL, 0);
+}
+
+static double aged_touched(struct build *b)
+{
+    batch_rounds(b, 100000, 3, shuffled(100000), 1);
+    return batch_rounds(b, 100000, 5, NULL, 1);
 }
 
 static double grow(struct build *b)
@@ -212,7 +247,7 @@ static double fresh(struct build *b)
     }
     double t0 = now();
     for (int i = 0; i < N; i++) {
-        size_t n = 8 + (size_t)(i * 7919) % 57;
+        size_t n = batch_size(i);
         v[i] = must(b->malloc(heap, n));
         memset(v[i], i, n);
     }
@@ -237,6 +272,7 @@ int main(int argc, char **argv)
     static const struct { const char *name; double (*run)(struct build *); } loops[] = {
         { "pairs", pairs }, { "batch", batch }, { "grow", grow }, { "fresh", fresh },
         { "rand10k", rand10k }, { "rand", rand100k }, { "aged", aged },
+        { "randt", rand100k_touched }, { "agedt", aged_touched },
     };
     printf("%-8s %12s %12s %8s   (best of %d rounds, Mops/s)\n", "loop", "A", "B", "B/A", rounds);
     for (size_t l = 0; l < sizeof loops / sizeof loops[0]; l++) {

@@ -1,0 +1,320 @@
+/*
+ * class_pages.c - a prototype, not Glimmer: what serving small blocks from
+ * pages of one size class would give on `ab`'s loops, before anyone builds
+ * it in assembly.  design.md (*What the stacks' order costs*) has the
+ * figures and the conclusions; `make -C benches experiment-pages` runs it.
+ *
+ * It exports the five functions of glimmer.h that `ab` calls
+ * (gl_heap_create, gl_heap_destroy, gl_heap_malloc, gl_heap_free,
+ * gl_heap_realloc), for requests of at most 1000 bytes; nothing else of
+ * Glimmer is here (no medium or large blocks, no coalescing, no check, no
+ * limit on segments, no error status beyond a negative return).
+ *
+ * The design measured.  Memory comes in 2 MiB aligned segments found
+ * through a direct-mapped table, as in Glimmer.  A segment is cut into
+ * 64 KiB pages; the first ones hold the segment's metadata, each other page
+ * takes blocks of one class, all carved when the page is taken.  Which
+ * blocks of a page are free is one bit per granule in a map of the same
+ * geometry as the bitmap of block starts, so free finds its bit with the
+ * index it computed for the start check.  A class is served from one word
+ * of that map at a time, lowest address first (curw, curbase); the slow
+ * path moves on through the page, then to a page of the class that a free
+ * made non-full (listed on that free), then to a new page.  Blocks handed
+ * out one after another are therefore neighbours, whatever order they were
+ * freed in -- what Glimmer's per-class stacks do not give.
+ *
+ * Variants (compile-time):
+ *   default         blocks as Glimmer's: an 8-byte header with a keyed tag,
+ *                   16-byte granules, at least 32 bytes; free validates as
+ *                   Glimmer's does (segment table, start bit, tag, state)
+ *   -DFRONT_LIFO=N  the same, with a LIFO of N slots per class in front (the
+ *                   blocks in it marked CACHED, as on Glimmer's stacks): a
+ *                   free pushes while there is room, a malloc pops while
+ *                   there is something; the pages take the rest
+ *   -DHEADERLESS    no header: 8-byte granules and classes, as mimalloc's
+ *                   small sizes; free validates the segment, the start bit
+ *                   and that the block is not free already
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#if defined(FRONT_LIFO) && defined(HEADERLESS)
+#error "FRONT_LIFO marks blocks CACHED in their headers: not with HEADERLESS"
+#endif
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define SEG_SHIFT   21
+#define SEG_SIZE    (1ul << SEG_SHIFT)
+#define PAGE_SHIFT  16
+#define PAGE_SIZE_  (1ul << PAGE_SHIFT)
+#define PAGES       (SEG_SIZE / PAGE_SIZE_)
+#define MAX_REQUEST 1000
+#define CLASSES     128
+
+#ifdef HEADERLESS
+#define GRANULE_SHIFT 3
+#define HEADER        0
+#define MIN_BLOCK     8
+#else
+#define GRANULE_SHIFT 4
+#define HEADER        8
+#define MIN_BLOCK     32
+#endif
+#define WORD_SPAN       (64ul << GRANULE_SHIFT)          /* bytes one map word covers */
+#define MAP_WORDS       (SEG_SIZE / WORD_SPAN)
+#define WORDS_PER_PAGE  (PAGE_SIZE_ / WORD_SPAN)
+#define FREE_BIT        61
+#define CACHED_BIT      62
+
+struct page_info {
+    struct page_info *next;                /* the class's list of non-full pages */
+    uint8_t cls, listed;                   /* listed: on that list, or the class's current page */
+};
+
+struct segment {
+    uint64_t starts[MAP_WORDS];            /* block starts, by user pointer */
+    uint64_t free_map[MAP_WORDS];          /* free blocks, same geometry */
+    struct page_info pages[PAGES];
+};
+#define FIRST_PAGE ((sizeof(struct segment) + PAGE_SIZE_ - 1) / PAGE_SIZE_)
+
+typedef struct heap {
+    uint64_t *curw[CLASSES];               /* the class's current map word (or &empty_word) */
+    uintptr_t curbase[CLASSES];            /* the address that word's bit 0 stands for */
+    uintptr_t segtab[256];                 /* segment number, by its low 8 bits */
+    struct page_info *nonfull[CLASSES];
+    uint64_t key;
+    struct segment *seg;                   /* the segment pages are taken from */
+    uint32_t next_page;
+    uint64_t empty_word;                   /* always 0: a class without a page misses once */
+    uint8_t class_of[MAX_REQUEST + 1];
+#ifdef FRONT_LIFO
+    void **top[CLASSES];
+    void *slots[CLASSES][FRONT_LIFO];
+#endif
+} heap;
+
+void *gl_heap_malloc(heap *h, size_t n);
+
+static inline uint64_t header_of(const heap *h, uintptr_t p, unsigned cls)
+{
+    return ((uint64_t)cls << 20) | (((h->key - cls) ^ p) & 0xffff);
+}
+
+static inline struct segment *segment_of(uintptr_t p)
+{
+    return (struct segment *)(p & ~(SEG_SIZE - 1));
+}
+
+heap *gl_heap_create(const void *options)
+{
+    (void)options;
+    heap *h = mmap(NULL, sizeof(heap), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h == MAP_FAILED)
+        return NULL;
+    h->key = 0x9e3779b97f4a7c15ull;
+    for (unsigned n = 0; n <= MAX_REQUEST; n++) {
+        unsigned b = (unsigned)((n + HEADER + (1u << GRANULE_SHIFT) - 1) & ~((1u << GRANULE_SHIFT) - 1));
+        h->class_of[n] = (uint8_t)((b < MIN_BLOCK ? MIN_BLOCK : b) >> GRANULE_SHIFT);
+    }
+    for (unsigned c = 0; c < CLASSES; c++) {
+        h->curw[c] = &h->empty_word;
+#ifdef FRONT_LIFO
+        h->top[c] = h->slots[c];
+#endif
+    }
+    h->next_page = PAGES;
+    return h;
+}
+
+void gl_heap_destroy(heap *h)
+{
+    for (unsigned i = 0; i < 256; i++)
+        if (h->segtab[i])
+            munmap((void *)(h->segtab[i] << SEG_SHIFT), SEG_SIZE);
+    munmap(h, sizeof(heap));
+}
+
+static struct segment *map_segment(heap *h)
+{
+    char *m = mmap(NULL, 2 * SEG_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    uintptr_t a = ((uintptr_t)m + SEG_SIZE - 1) & ~(SEG_SIZE - 1);
+    if (a > (uintptr_t)m)
+        munmap(m, a - (uintptr_t)m);
+    munmap((void *)(a + SEG_SIZE), (uintptr_t)m + SEG_SIZE - a);
+    uintptr_t number = a >> SEG_SHIFT;
+    if (h->segtab[number & 255]) {         /* the prototype has no full registry */
+        munmap((void *)a, SEG_SIZE);
+        return NULL;
+    }
+    h->segtab[number & 255] = number;
+    return (struct segment *)a;
+}
+
+/* a page of class cls, every block carved and free */
+__attribute__((noinline)) static struct page_info *take_page(heap *h, unsigned cls)
+{
+    if (h->next_page >= PAGES) {
+        if ((h->seg = map_segment(h)) == NULL)
+            return NULL;
+        h->next_page = (uint32_t)FIRST_PAGE;
+    }
+    struct segment *s = h->seg;
+    unsigned k = h->next_page++;
+    uintptr_t page = (uintptr_t)s + k * PAGE_SIZE_;
+    madvise((void *)page, PAGE_SIZE_, MADV_POPULATE_WRITE);   /* as Glimmer populates its top */
+    uintptr_t size = (uintptr_t)cls << GRANULE_SHIFT;
+    for (uintptr_t p = page + HEADER + (HEADER ? 8 : 0); p - HEADER + size <= page + PAGE_SIZE_; p += size) {
+#ifndef HEADERLESS
+        *(uint64_t *)(p - HEADER) = header_of(h, p, cls) | (1ull << FREE_BIT);
+#endif
+        uintptr_t g = (p & (SEG_SIZE - 1)) >> GRANULE_SHIFT;
+        s->starts[g >> 6] |= 1ull << (g & 63);
+        s->free_map[g >> 6] |= 1ull << (g & 63);
+    }
+    s->pages[k].cls = (uint8_t)cls;
+    return &s->pages[k];
+}
+
+static inline void make_current(heap *h, unsigned c, struct segment *s, uintptr_t w)
+{
+    h->curw[c] = &s->free_map[w];
+    h->curbase[c] = (uintptr_t)s + w * WORD_SPAN;
+}
+
+/* points the class at a map word with a free block: further on in the
+ * current page, then behind it, then another page; 0 when out of memory */
+__attribute__((noinline)) static int refill(heap *h, unsigned c)
+{
+    uint64_t *wp = h->curw[c];
+    if (wp != &h->empty_word) {
+        struct segment *s = segment_of((uintptr_t)wp);
+        uintptr_t w = (uintptr_t)(wp - s->free_map), first = w & ~(WORDS_PER_PAGE - 1);
+        for (uintptr_t v = w + 1; v < first + WORDS_PER_PAGE; v++)
+            if (s->free_map[v]) {
+                make_current(h, c, s, v);
+                return 1;
+            }
+        for (uintptr_t v = first; v <= w; v++)
+            if (s->free_map[v]) {
+                make_current(h, c, s, v);
+                return 1;
+            }
+        s->pages[w / WORDS_PER_PAGE].listed = 0;       /* full: listed again at its next free */
+    }
+    struct page_info *pi = h->nonfull[c];
+    if (pi != NULL)
+        h->nonfull[c] = pi->next;
+    else if ((pi = take_page(h, c)) == NULL)
+        return 0;
+    pi->listed = 1;
+    struct segment *s = segment_of((uintptr_t)pi);
+    uintptr_t first = (uintptr_t)(pi - s->pages) * WORDS_PER_PAGE;
+    for (uintptr_t v = first; v < first + WORDS_PER_PAGE; v++)
+        if (s->free_map[v]) {
+            make_current(h, c, s, v);
+            return 1;
+        }
+    return 0;
+}
+
+/* the lowest free block of the class's current word */
+static inline void *page_malloc(heap *h, unsigned c)
+{
+    for (;;) {
+        uint64_t *wp = h->curw[c];
+        uint64_t bits = *wp;
+        if (__builtin_expect(bits != 0, 1)) {
+            *wp = bits & (bits - 1);
+            uintptr_t p = h->curbase[c] + ((uintptr_t)__builtin_ctzll(bits) << GRANULE_SHIFT);
+#ifndef HEADERLESS
+            __asm__ volatile("btrq %1, -8(%0)" : : "r"(p), "i"(FREE_BIT) : "memory", "cc");
+#endif
+            return (void *)p;
+        }
+        if (!refill(h, c))
+            return NULL;
+    }
+}
+
+void *gl_heap_malloc(heap *h, size_t n)
+{
+    if (n > MAX_REQUEST)
+        return NULL;
+    unsigned c = h->class_of[n];
+#ifdef FRONT_LIFO
+    void **t = h->top[c];
+    if (__builtin_expect(t != h->slots[c], 1)) {
+        uintptr_t p = (uintptr_t)*--t;
+        h->top[c] = t;
+        __asm__ volatile("btrq %1, -8(%0)" : : "r"(p), "i"(CACHED_BIT) : "memory", "cc");
+        return (void *)p;
+    }
+#endif
+    return page_malloc(h, c);
+}
+
+__attribute__((noinline)) static void list_page(heap *h, struct page_info *pi)
+{
+    pi->listed = 1;
+    pi->next = h->nonfull[pi->cls];
+    h->nonfull[pi->cls] = pi;
+}
+
+int gl_heap_free(heap *h, void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr, number = p >> SEG_SHIFT;
+    if (p == 0)
+        return 0;
+    if ((p & ((1u << GRANULE_SHIFT) - 1)) || h->segtab[number & 255] != number)
+        return -1;                                     /* not ours */
+    struct segment *s = segment_of(p);
+    uintptr_t offset = p & (SEG_SIZE - 1), w = offset >> (GRANULE_SHIFT + 6);
+    uint64_t bit = 1ull << ((offset >> GRANULE_SHIFT) & 63);
+    if (!(s->starts[w] & bit))
+        return -1;                                     /* no block starts here */
+#ifdef HEADERLESS
+    if (s->free_map[w] & bit)
+        return -2;                                     /* double free */
+#else
+    uint64_t header = *(uint64_t *)(p - HEADER);
+    unsigned cls = (unsigned)(header >> 20);
+    if (cls >= CLASSES || ((header ^ header_of(h, p, cls)) & 0xffff))
+        return -3;                                     /* free, cached or overwritten */
+#ifdef FRONT_LIFO
+    void **t = h->top[cls];
+    if (__builtin_expect(t != h->slots[cls] + FRONT_LIFO, 1)) {
+        *t = ptr;
+        h->top[cls] = t + 1;
+        *(uint64_t *)(p - HEADER) = header | (1ull << CACHED_BIT);
+        return 0;
+    }
+#endif
+    *(uint64_t *)(p - HEADER) = header | (1ull << FREE_BIT);
+#endif
+    s->free_map[w] |= bit;
+    struct page_info *pi = &s->pages[offset >> PAGE_SHIFT];
+    if (__builtin_expect(!pi->listed, 0))
+        list_page(h, pi);
+    return 0;
+}
+
+/* ab's grow loop needs it; the prototype has no block above 1000 bytes */
+void *gl_heap_realloc(heap *h, void *p, size_t n)
+{
+    void *q = gl_heap_malloc(h, n);
+    if (q != NULL && p != NULL) {
+        struct segment *s = segment_of((uintptr_t)p);
+        size_t old = ((size_t)s->pages[((uintptr_t)p & (SEG_SIZE - 1)) >> PAGE_SHIFT].cls << GRANULE_SHIFT) - HEADER;
+        memcpy(q, p, old < n ? old : n);
+        gl_heap_free(h, p);
+    }
+    return q;
+}
