@@ -6,7 +6,8 @@
  *
  * It exports the five functions of glimmer.h that `ab` calls
  * (gl_heap_create, gl_heap_destroy, gl_heap_malloc, gl_heap_free,
- * gl_heap_realloc), for requests of at most 1000 bytes; nothing else of
+ * gl_heap_realloc), for requests of at most 1000 bytes, and
+ * class_pages_usable_size for class_pages_preload.c; nothing else of
  * Glimmer is here (no medium or large blocks, no coalescing, no check, no
  * limit on segments, no error status beyond a negative return).
  *
@@ -306,13 +307,26 @@ int gl_heap_free(heap *h, void *ptr)
     return 0;
 }
 
+/* the usable bytes of a block that starts at p in one of h's segments, else
+ * 0 (for class_pages_preload.c, which sends other pointers to glibc) */
+size_t class_pages_usable_size(heap *h, const void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr, number = p >> SEG_SHIFT;
+    if ((p & ((1u << GRANULE_SHIFT) - 1)) || h->segtab[number & 255] != number)
+        return 0;
+    struct segment *s = segment_of(p);
+    uintptr_t g = (p & (SEG_SIZE - 1)) >> GRANULE_SHIFT;
+    if (!(s->starts[g >> 6] & (1ull << (g & 63))))
+        return 0;
+    return ((size_t)s->pages[(p & (SEG_SIZE - 1)) >> PAGE_SHIFT].cls << GRANULE_SHIFT) - HEADER;
+}
+
 /* ab's grow loop needs it; the prototype has no block above 1000 bytes */
 void *gl_heap_realloc(heap *h, void *p, size_t n)
 {
     void *q = gl_heap_malloc(h, n);
     if (q != NULL && p != NULL) {
-        struct segment *s = segment_of((uintptr_t)p);
-        size_t old = ((size_t)s->pages[((uintptr_t)p & (SEG_SIZE - 1)) >> PAGE_SHIFT].cls << GRANULE_SHIFT) - HEADER;
+        size_t old = class_pages_usable_size(h, p);
         memcpy(q, p, old < n ? old : n);
         gl_heap_free(h, p);
     }

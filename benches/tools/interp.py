@@ -17,8 +17,11 @@ median wall time and the median peak RSS (VmHWM, which the script prints).
 Every run must print the same checksum: the work is the same whatever
 allocates.
 
-Usage: interp.py DRIVER OUTDIR [--mode smoke|quick|bench]
-Writes OUTDIR/interp.csv; prints the table.  Skips itself, saying why, when
+Usage: interp.py DRIVER OUTDIR [--mode smoke|quick|bench] [--extra NAME=LIB ...]
+Writes OUTDIR/interp.csv; prints the table, with each allocator's time as a
+fraction of Glimmer's in the same turn (the median of those fractions).
+--extra runs another preload library beside the allocators (benches/Makefile's
+experiment-pages: the class-pages prototype).  Skips itself, saying why, when
 lua5.4 is missing.
 """
 import csv
@@ -72,7 +75,22 @@ def measured_run(argv, preload, cwd):
     return wall, int(rss[0]), checksum[0]
 
 
+def take_extras():
+    """{NAME: LIB} from the --extra NAME=LIB options, which it removes from sys.argv."""
+    extras = {}
+    while "--extra" in sys.argv:
+        i = sys.argv.index("--extra")
+        spec = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
+        name, _, lib = spec.partition("=")
+        if not name or not os.path.exists(lib):
+            die(f"--extra wants NAME=LIB with an existing LIB, not {spec!r}")
+        extras[name] = os.path.abspath(lib)
+        del sys.argv[i:i + 2]
+    return extras
+
+
 def main():
+    extras = take_extras()
     driver, outdir, mode = stage_args.parse("interp", list(PLAN))
     lua = shutil.which(INTERPRETER)
     if lua is None:
@@ -86,7 +104,8 @@ def main():
         die(f"{preload['glimmer-default']} is missing: build it with `make -C benches driver`")
 
     listing = subprocess.run([driver, "--list"], stdout=subprocess.PIPE, text=True, check=True)
-    allocs = [a for a in listing.stdout.split() if a in preload]
+    allocs = [a for a in listing.stdout.split() if a in preload] + list(extras)
+    preload.update(extras)
     rounds, runs = PLAN[mode]
     argv = [lua, "workload.lua", str(rounds)]
     version = subprocess.run([lua, "-v"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -99,7 +118,7 @@ def main():
             wall, rss, text = measured_run(argv, preload[a], script_dir)
             results[a].append((wall, rss))
             checksums[a] = text
-            print(f"  run {r + 1}/{runs}  {a:16s} {wall:7.3f} s  {rss:7d} KiB", flush=True)
+            print(f"  run {r + 1}/{runs}  {a:22s} {wall:7.3f} s  {rss:7d} KiB", flush=True)
     if len(set(checksums.values())) != 1:
         die("the allocators' runs printed different results: "
             + "; ".join(f"{a}: {t}" for a, t in checksums.items()))
@@ -119,10 +138,12 @@ def main():
                         int(statistics.median(rss)), checksums[a]])
 
     print(f"\n{version}: benches/lua/workload.lua {rounds}, median of {runs} runs")
-    print(f"  {'allocator':16s} {'seconds':>8s} {'peak RSS KiB':>13s}")
+    print(f"  {'allocator':22s} {'seconds':>8s} {'peak RSS KiB':>13s} {'/ Glimmer, same turn':>21s}")
+    base = results["glimmer-default"]
     for a in allocs:
-        print(f"  {a:16s} {statistics.median(x[0] for x in results[a]):8.3f} "
-              f"{int(statistics.median(x[1] for x in results[a])):13d}")
+        paired = statistics.median(x[0] / g[0] for x, g in zip(results[a], base))
+        print(f"  {a:22s} {statistics.median(x[0] for x in results[a]):8.3f} "
+              f"{int(statistics.median(x[1] for x in results[a])):13d} {paired:21.3f}")
     return 0
 
 
