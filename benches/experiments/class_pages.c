@@ -51,7 +51,9 @@
 
 #define SEG_SHIFT   21
 #define SEG_SIZE    (1ul << SEG_SHIFT)
-#define PAGE_SHIFT  16
+#ifndef PAGE_SHIFT
+#define PAGE_SHIFT  16                     /* -DPAGE_SHIFT=14: 16 KiB pages */
+#endif
 #define PAGE_SIZE_  (1ul << PAGE_SHIFT)
 #define PAGES       (SEG_SIZE / PAGE_SIZE_)
 #define MAX_REQUEST 1000
