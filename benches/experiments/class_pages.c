@@ -35,6 +35,9 @@
  *   -DHEADERLESS    no header: 8-byte granules and classes, as mimalloc's
  *                   small sizes; free validates the segment, the start bit
  *                   and that the block is not free already
+ *   -DFAST_ASM -DFRONT_LIFO=64 -DPAGE_SHIFT=14
+ *                   with class_pages_fast.S: malloc's and free's fast paths
+ *                   in assembly, these C functions their slow paths
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -43,6 +46,19 @@
 
 #if defined(FRONT_LIFO) && defined(HEADERLESS)
 #error "FRONT_LIFO marks blocks CACHED in their headers: not with HEADERLESS"
+#endif
+
+#ifdef FAST_ASM
+/* class_pages_fast.S has gl_heap_malloc and gl_heap_free; the C ones below
+ * become their slow paths */
+#include <stddef.h>
+#include "class_pages_layout.h"
+#if defined(HEADERLESS) || !defined(FRONT_LIFO) || FRONT_LIFO != CP_FRONT_LIFO || \
+    !defined(PAGE_SHIFT) || PAGE_SHIFT != CP_PAGE_SHIFT
+#error "FAST_ASM: build with -DFRONT_LIFO=64 -DPAGE_SHIFT=14 (class_pages_layout.h)"
+#endif
+#define gl_heap_malloc cp_malloc_slow
+#define gl_heap_free cp_free_slow
 #endif
 
 #ifndef MADV_POPULATE_WRITE
@@ -98,9 +114,33 @@ typedef struct heap {
     uint8_t class_of[MAX_REQUEST + 1];
 #ifdef FRONT_LIFO
     void **top[CLASSES];
+#ifdef FAST_ASM
+    void **floor[CLASSES];                 /* slots[c], slots[c] + FRONT_LIFO: no arithmetic */
+    void **lim[CLASSES];                   /* in the assembly's fast paths */
+#endif
     void *slots[CLASSES][FRONT_LIFO];
 #endif
 } heap;
+
+#ifdef FAST_ASM
+_Static_assert(offsetof(heap, curw) == CP_H_CURW, "curw");
+_Static_assert(offsetof(heap, curbase) == CP_H_CURBASE, "curbase");
+_Static_assert(offsetof(heap, segtab) == CP_H_SEGTAB, "segtab");
+_Static_assert(offsetof(heap, key) == CP_H_KEY, "key");
+_Static_assert(offsetof(heap, class_of) == CP_H_CLASS_OF, "class_of");
+_Static_assert(offsetof(heap, top) == CP_H_TOP, "top");
+_Static_assert(offsetof(heap, floor) == CP_H_FLOOR, "floor");
+_Static_assert(offsetof(heap, lim) == CP_H_LIM, "lim");
+_Static_assert(offsetof(struct segment, free_map) == CP_S_FREE_MAP, "free_map");
+_Static_assert(offsetof(struct segment, pages) == CP_S_PAGES, "pages");
+_Static_assert(sizeof(struct page_info) == 1 << CP_PI_SHIFT, "page_info");
+_Static_assert(offsetof(struct page_info, listed) == CP_PI_LISTED, "listed");
+_Static_assert(SEG_SHIFT == CP_SEG_SHIFT && MAX_REQUEST == CP_MAX_REQUEST, "geometry");
+_Static_assert(FREE_BIT == CP_FREE_BIT && CACHED_BIT == CP_CACHED_BIT, "bits");
+__attribute__((visibility("hidden"))) void *cp_malloc_slow(heap *h, size_t n);
+__attribute__((visibility("hidden"))) int cp_free_slow(heap *h, void *ptr);
+__attribute__((visibility("hidden"))) int cp_list_page(heap *h, struct page_info *pi);
+#endif
 
 void *gl_heap_malloc(heap *h, size_t n);
 
@@ -129,6 +169,10 @@ heap *gl_heap_create(const void *options)
         h->curw[c] = &h->empty_word;
 #ifdef FRONT_LIFO
         h->top[c] = h->slots[c];
+#ifdef FAST_ASM
+        h->floor[c] = h->slots[c];
+        h->lim[c] = h->slots[c] + FRONT_LIFO;
+#endif
 #endif
     }
     h->next_page = PAGES;
@@ -270,6 +314,15 @@ __attribute__((noinline)) static void list_page(heap *h, struct page_info *pi)
     pi->next = h->nonfull[pi->cls];
     h->nonfull[pi->cls] = pi;
 }
+
+#ifdef FAST_ASM
+/* the assembly's free, for a block whose page was full */
+int cp_list_page(heap *h, struct page_info *pi)
+{
+    list_page(h, pi);
+    return 0;
+}
+#endif
 
 int gl_heap_free(heap *h, void *ptr)
 {
