@@ -96,18 +96,46 @@ struct page_info {
 };
 
 struct segment {
+#ifdef FAST_ASM
+    uint64_t glimmer_header[8];            /* the start bitmap at Glimmer's SEG_STARTS */
+#endif
     uint64_t starts[MAP_WORDS];            /* block starts, by user pointer */
     uint64_t free_map[MAP_WORDS];          /* free blocks, same geometry */
     struct page_info pages[PAGES];
 };
 #define FIRST_PAGE ((sizeof(struct segment) + PAGE_SIZE_ - 1) / PAGE_SIZE_)
 
+#ifdef FAST_ASM
+/* Glimmer's table entry: (p - 8) ror 4 >> (SEG_SHIFT - 4) for a 16-aligned
+ * p, the segment number with bit 67 - SEG_SHIFT set; -1 is no entry */
+#define SEGTAB_KEY(number)  ((number) | 1ull << (67 - SEG_SHIFT))
+#define SEGTAB_NUMBER(key)  ((key) & ~(1ull << (67 - SEG_SHIFT)))
+#define SEGTAB_EMPTY        (~0ull)
+#else
+#define SEGTAB_KEY(number)  (number)
+#define SEGTAB_NUMBER(key)  (key)
+#define SEGTAB_EMPTY        0ull
+#endif
+
 typedef struct heap {
+#ifdef FAST_ASM
+    /* the key and the segment table where Glimmer's heap has them (H_KEY,
+     * H_SEGTAB), so that class_pages_fast.S checks a pointer with Glimmer's
+     * own OWNED_BLOCK_TEST */
+    uint8_t unused[128];
+    uint64_t key;
+    uint64_t unused_too[3];
+    uintptr_t segtab[256];                 /* SEGTAB_KEY(segment number), by its low 8 bits */
+#endif
     uint64_t *curw[CLASSES];               /* the class's current map word (or &empty_word) */
     uintptr_t curbase[CLASSES];            /* the address that word's bit 0 stands for */
+#ifndef FAST_ASM
     uintptr_t segtab[256];                 /* segment number, by its low 8 bits */
+#endif
     struct page_info *nonfull[CLASSES];
+#ifndef FAST_ASM
     uint64_t key;
+#endif
     struct segment *seg;                   /* the segment pages are taken from */
     uint32_t next_page;
     uint64_t empty_word;                   /* always 0: a class without a page misses once */
@@ -136,6 +164,7 @@ _Static_assert(offsetof(struct segment, pages) == CP_S_PAGES, "pages");
 _Static_assert(sizeof(struct page_info) == 1 << CP_PI_SHIFT, "page_info");
 _Static_assert(offsetof(struct page_info, listed) == CP_PI_LISTED, "listed");
 _Static_assert(SEG_SHIFT == CP_SEG_SHIFT && MAX_REQUEST == CP_MAX_REQUEST, "geometry");
+_Static_assert(offsetof(struct segment, starts) == CP_S_STARTS, "starts");
 _Static_assert(FREE_BIT == CP_FREE_BIT && CACHED_BIT == CP_CACHED_BIT, "bits");
 __attribute__((visibility("hidden"))) void *cp_malloc_slow(heap *h, size_t n);
 __attribute__((visibility("hidden"))) int cp_free_slow(heap *h, void *ptr);
@@ -161,6 +190,8 @@ heap *gl_heap_create(const void *options)
     if (h == MAP_FAILED)
         return NULL;
     h->key = 0x9e3779b97f4a7c15ull;
+    for (unsigned i = 0; i < 256; i++)
+        h->segtab[i] = SEGTAB_EMPTY;
     for (unsigned n = 0; n <= MAX_REQUEST; n++) {
         unsigned b = (unsigned)((n + HEADER + (1u << GRANULE_SHIFT) - 1) & ~((1u << GRANULE_SHIFT) - 1));
         h->class_of[n] = (uint8_t)((b < MIN_BLOCK ? MIN_BLOCK : b) >> GRANULE_SHIFT);
@@ -182,8 +213,8 @@ heap *gl_heap_create(const void *options)
 void gl_heap_destroy(heap *h)
 {
     for (unsigned i = 0; i < 256; i++)
-        if (h->segtab[i])
-            munmap((void *)(h->segtab[i] << SEG_SHIFT), SEG_SIZE);
+        if (h->segtab[i] != SEGTAB_EMPTY)
+            munmap((void *)(SEGTAB_NUMBER(h->segtab[i]) << SEG_SHIFT), SEG_SIZE);
     munmap(h, sizeof(heap));
 }
 
@@ -197,11 +228,11 @@ static struct segment *map_segment(heap *h)
         munmap(m, a - (uintptr_t)m);
     munmap((void *)(a + SEG_SIZE), (uintptr_t)m + SEG_SIZE - a);
     uintptr_t number = a >> SEG_SHIFT;
-    if (h->segtab[number & 255]) {         /* the prototype has no full registry */
+    if (h->segtab[number & 255] != SEGTAB_EMPTY) {   /* the prototype has no full registry */
         munmap((void *)a, SEG_SIZE);
         return NULL;
     }
-    h->segtab[number & 255] = number;
+    h->segtab[number & 255] = SEGTAB_KEY(number);
     return (struct segment *)a;
 }
 
@@ -329,7 +360,7 @@ int gl_heap_free(heap *h, void *ptr)
     uintptr_t p = (uintptr_t)ptr, number = p >> SEG_SHIFT;
     if (p == 0)
         return 0;
-    if ((p & ((1u << GRANULE_SHIFT) - 1)) || h->segtab[number & 255] != number)
+    if ((p & ((1u << GRANULE_SHIFT) - 1)) || h->segtab[number & 255] != SEGTAB_KEY(number))
         return -1;                                     /* not ours */
     struct segment *s = segment_of(p);
     uintptr_t offset = p & (SEG_SIZE - 1), w = offset >> (GRANULE_SHIFT + 6);
@@ -367,7 +398,7 @@ int gl_heap_free(heap *h, void *ptr)
 size_t class_pages_usable_size(heap *h, const void *ptr)
 {
     uintptr_t p = (uintptr_t)ptr, number = p >> SEG_SHIFT;
-    if ((p & ((1u << GRANULE_SHIFT) - 1)) || h->segtab[number & 255] != number)
+    if ((p & ((1u << GRANULE_SHIFT) - 1)) || h->segtab[number & 255] != SEGTAB_KEY(number))
         return 0;
     struct segment *s = segment_of(p);
     uintptr_t g = (p & (SEG_SIZE - 1)) >> GRANULE_SHIFT;

@@ -7,31 +7,38 @@
  *
  * malloc: a request of at most 1000 bytes pops its class's LIFO; an empty
  * LIFO takes the lowest free block of the class's current free-map word.
- * free: the checks of Glimmer's fast path (segment table, start bit, tag,
- * small class), then a push on the LIFO, or, when it is full, the block's
- * bit in the free map (and its page onto the class's list if it was full).
- * Anything else goes to the C functions, with the arguments untouched.
+ * free: Glimmer's own checks (OWNED_BLOCK_TEST from src/main/asm/gl_layout.h:
+ * the segment table, the start bit, the tag; the prototype's heap and
+ * segments keep what it reads where Glimmer's do), a small class, then a
+ * push on the LIFO, or, when it is full, the block's bit in the free map
+ * (and its page onto the class's list if the page was full).  Anything
+ * else goes to the C functions, with the arguments untouched.
  */
+#undef PAGE_SHIFT                       /* -DPAGE_SHIFT is class_pages.c's; gl_layout.h's is the OS page */
+#include "gl_layout.h"
 #include "class_pages_layout.h"
+
+#if CP_H_KEY != H_KEY || CP_H_SEGTAB != H_SEGTAB || CP_S_STARTS != SEG_STARTS || \
+    CP_SEG_SHIFT != SEG_SHIFT || CP_S_FREE_MAP != CP_S_STARTS + SEG_STARTS_BYTES || \
+    CP_FREE_BIT != HDR_FREE_BIT || CP_CACHED_BIT != HDR_CACHED_BIT
+#error "class_pages_layout.h no longer matches gl_layout.h"
+#endif
 
         .text
 
 /* void *gl_heap_malloc(heap *h, size_t n); clobbers rax, rcx, rdx, r8 */
-        .globl  gl_heap_malloc
-        .type   gl_heap_malloc, @function
         .p2align 6
-gl_heap_malloc:
-        .cfi_startproc
+ENTRY(gl_heap_malloc)
         cmpq    $CP_MAX_REQUEST, %rsi
         ja      .Lmalloc_slow
         movzbl  CP_H_CLASS_OF(%rdi,%rsi), %ecx
         movq    CP_H_TOP(%rdi,%rcx,8), %rax
         cmpq    CP_H_FLOOR(%rdi,%rcx,8), %rax
         je      .Lmalloc_map
-        movq    -8(%rax), %rdx
+        movq    -8(%rax), %rdx                  /* pop */
         subq    $8, %rax
         movq    %rax, CP_H_TOP(%rdi,%rcx,8)
-        btrq    $CP_CACHED_BIT, -8(%rdx)
+        btrq    $HDR_CACHED_BIT, -8(%rdx)
         movq    %rdx, %rax
         ret
         .p2align 4
@@ -39,75 +46,49 @@ gl_heap_malloc:
         movq    CP_H_CURW(%rdi,%rcx,8), %r8
         movq    (%r8), %rax
         testq   %rax, %rax
-        jz      .Lmalloc_slow
+        jz      .Lmalloc_slow                   /* the word is used up */
         leaq    -1(%rax), %rdx
         andq    %rax, %rdx
-        movq    %rdx, (%r8)
+        movq    %rdx, (%r8)                     /* its lowest free block taken */
         tzcntq  %rax, %rax
         shlq    $4, %rax
         addq    CP_H_CURBASE(%rdi,%rcx,8), %rax
-        btrq    $CP_FREE_BIT, -8(%rax)
+        btrq    $HDR_FREE_BIT, -8(%rax)
         ret
 .Lmalloc_slow:
         jmp     cp_malloc_slow
-        .cfi_endproc
-        .size   gl_heap_malloc, .-gl_heap_malloc
+END(gl_heap_malloc)
 
-/* int gl_heap_free(heap *h, void *p); clobbers rax, rcx, rdx, r8-r11 */
-        .globl  gl_heap_free
-        .type   gl_heap_free, @function
+/* int gl_heap_free(heap *h, void *p); clobbers rax, rcx, rdx, rsi, r8 */
         .p2align 6
-gl_heap_free:
-        .cfi_startproc
-        movq    %rsi, %rax
-        shrq    $CP_SEG_SHIFT, %rax
-        testq   $15, %rsi
-        jnz     .Lfree_slow                     /* misaligned */
-        movzbl  %al, %edx
-        cmpq    %rax, CP_H_SEGTAB(%rdi,%rdx,8)
-        jne     .Lfree_slow                     /* not in a segment of h (NULL too) */
-        testq   %rsi, %rsi
-        jz      .Lfree_slow
-        movq    %rsi, %rdx
-        andq    $-(1 << CP_SEG_SHIFT), %rdx     /* the segment */
-        movl    %esi, %ecx
-        andl    $((1 << CP_SEG_SHIFT) - 1), %ecx /* offset in it */
-        movl    %ecx, %r8d
-        shrl    $10, %r8d                       /* its map word */
-        movl    %ecx, %r9d
-        shrl    $4, %r9d                        /* its bit (bt takes it mod 64) */
-        movq    (%rdx,%r8,8), %r10
-        btq     %r9, %r10
-        jnc     .Lfree_slow                     /* no block starts there */
-        movq    -8(%rsi), %r10                  /* header */
-        movq    %r10, %r11
-        shrq    $20, %r11                       /* its class; a flag makes it > 63 */
-        cmpq    $63, %r11
+ENTRY(gl_heap_free)
+        OWNED_BLOCK_TEST .Lfree_slow            /* rax = class (huge if flagged), ecx = p >> 4 */
+        cmpq    $SMALL_MAX_CLASS, %rax
         ja      .Lfree_slow
-        movq    CP_H_KEY(%rdi), %rax
-        subq    %r11, %rax
-        xorq    %rsi, %rax
-        xorq    %r10, %rax
-        testl   $0xffff, %eax
-        jnz     .Lfree_slow                     /* tag */
-        movq    CP_H_TOP(%rdi,%r11,8), %rax
-        cmpq    CP_H_LIM(%rdi,%r11,8), %rax
+        movq    CP_H_TOP(%rdi,%rax,8), %rdx
+        cmpq    CP_H_LIM(%rdi,%rax,8), %rdx
         je      .Lfree_map
-        movq    %rsi, (%rax)
-        addq    $8, %rax
-        movq    %rax, CP_H_TOP(%rdi,%r11,8)
-        btsq    $CP_CACHED_BIT, -8(%rsi)
+        movq    %rsi, (%rdx)                    /* push */
+        addq    $8, %rdx
+        movq    %rdx, CP_H_TOP(%rdi,%rax,8)
+        btsq    $HDR_CACHED_BIT, -8(%rsi)
         xorl    %eax, %eax
         ret
         .p2align 4
 .Lfree_map:
-        btsq    $CP_FREE_BIT, -8(%rsi)
-        xorl    %eax, %eax
-        btsq    %r9, %rax
-        orq     %rax, CP_S_FREE_MAP(%rdx,%r8,8)
-        shrl    $CP_PAGE_SHIFT, %ecx
-        shll    $CP_PI_SHIFT, %ecx
-        leaq    CP_S_PAGES(%rdx,%rcx), %rsi     /* the block's page_info */
+        btsq    $HDR_FREE_BIT, -8(%rsi)
+        movq    %rsi, %rdx
+        andq    $-SEG_SIZE, %rdx                /* the segment */
+        movl    %ecx, %eax
+        shrl    $3, %eax
+        andl    $SEG_STARTS_WORD_MASK, %eax     /* p's word of the start bitmap, in bytes */
+        xorl    %r8d, %r8d
+        btsq    %rcx, %r8
+        orq     %r8, CP_S_FREE_MAP(%rdx,%rax)   /* the same word of the free map */
+        andl    $SEG_OFFSET_MASK, %esi
+        shrl    $CP_PAGE_SHIFT, %esi
+        shll    $CP_PI_SHIFT, %esi
+        leaq    CP_S_PAGES(%rdx,%rsi), %rsi     /* the block's page_info */
         cmpb    $0, CP_PI_LISTED(%rsi)
         je      .Lfree_list
         xorl    %eax, %eax
@@ -116,7 +97,6 @@ gl_heap_free:
         jmp     cp_list_page                    /* (h, page_info) -> 0 */
 .Lfree_slow:
         jmp     cp_free_slow
-        .cfi_endproc
-        .size   gl_heap_free, .-gl_heap_free
+END(gl_heap_free)
 
         .section .note.GNU-stack, "", @progbits

@@ -13,19 +13,21 @@
 #define CP_FREE_BIT         61
 #define CP_CACHED_BIT       62
 
-/* struct heap */
-#define CP_H_CURW           0              /* uint64_t *[128] */
-#define CP_H_CURBASE        1024           /* uintptr_t[128] */
-#define CP_H_SEGTAB         2048           /* uintptr_t[256] */
-#define CP_H_KEY            5120
-#define CP_H_CLASS_OF       5152           /* uint8_t[1001] */
-#define CP_H_TOP            6160           /* void **[128] */
-#define CP_H_FLOOR          7184           /* void **[128]: slots[c] */
-#define CP_H_LIM            8208           /* void **[128]: slots[c] + CP_FRONT_LIFO */
+/* struct heap: the key and the segment table where Glimmer's heap has them,
+ * for Glimmer's OWNED_BLOCK_TEST (class_pages_fast.S checks H_KEY, H_SEGTAB) */
+#define CP_H_KEY            128
+#define CP_H_SEGTAB         160            /* uintptr_t[256] */
+#define CP_H_CURW           2208           /* uint64_t *[128] */
+#define CP_H_CURBASE        3232           /* uintptr_t[128] */
+#define CP_H_CLASS_OF       5304           /* uint8_t[1001] */
+#define CP_H_TOP            6312           /* void **[128] */
+#define CP_H_FLOOR          7336           /* void **[128]: slots[c] */
+#define CP_H_LIM            8360           /* void **[128]: slots[c] + CP_FRONT_LIFO */
 
-/* struct segment */
-#define CP_S_FREE_MAP       16384          /* uint64_t[2048], after the start bitmap */
-#define CP_S_PAGES          32768          /* struct page_info[128], 16 bytes each */
+/* struct segment: the start bitmap at Glimmer's SEG_STARTS */
+#define CP_S_STARTS         64             /* uint64_t[2048] */
+#define CP_S_FREE_MAP       16448          /* uint64_t[2048], the same geometry */
+#define CP_S_PAGES          32832          /* struct page_info[128], 16 bytes each */
 #define CP_PI_SHIFT         4
 #define CP_PI_LISTED        9
 
