@@ -7,7 +7,8 @@
  * It exports the five functions of glimmer.h that `ab` calls
  * (gl_heap_create, gl_heap_destroy, gl_heap_malloc, gl_heap_free,
  * gl_heap_realloc), for requests of at most 1000 bytes, and
- * class_pages_usable_size for class_pages_preload.c; nothing else of
+ * class_pages_in_segment and class_pages_usable_size for
+ * class_pages_preload.c; nothing else of
  * Glimmer is here (no medium or large blocks, no coalescing, no check, no
  * limit on segments, no error status beyond a negative return).
  *
@@ -391,6 +392,14 @@ int gl_heap_free(heap *h, void *ptr)
     if (__builtin_expect(!pi->listed, 0))
         list_page(h, pi);
     return 0;
+}
+
+/* whether p lies in one of h's segments, block start or not (for
+ * class_pages_preload.c: such a pointer is never glibc's to free) */
+int class_pages_in_segment(heap *h, const void *ptr)
+{
+    uintptr_t number = (uintptr_t)ptr >> SEG_SHIFT;
+    return h->segtab[number & 255] == SEGTAB_KEY(number);
 }
 
 /* the usable bytes of a block that starts at p in one of h's segments, else

@@ -7,8 +7,11 @@
  *
  * Requests of at most 1000 bytes go to one prototype heap; larger ones, and
  * the aligned allocation functions, to the next malloc in the search order
- * (glibc's), as do frees and reallocs of blocks the heap does not own.  No
- * lock: only for programs with one thread.
+ * (glibc's), as do frees and reallocs of pointers outside the heap's
+ * segments.  A pointer inside them that no block starts at (interior,
+ * stale) is refused there -- free ignores it, realloc returns NULL --
+ * rather than handed to glibc, which would abort.  No lock: only for
+ * programs with one thread.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -21,7 +24,8 @@
 void *gl_heap_create(const void *options);
 void *gl_heap_malloc(void *heap, size_t n);
 int gl_heap_free(void *heap, void *p);
-size_t class_pages_usable_size(void *heap, const void *p);   /* 0: not the heap's */
+int class_pages_in_segment(void *heap, const void *p);
+size_t class_pages_usable_size(void *heap, const void *p);   /* 0: no block starts at p */
 
 static void *heap;
 static void *(*next_malloc)(size_t);
@@ -59,8 +63,8 @@ void free(void *p)
 {
     if (p == NULL)
         return;
-    if (heap != NULL && class_pages_usable_size(heap, p) != 0) {
-        gl_heap_free(heap, p);
+    if (heap != NULL && class_pages_in_segment(heap, p)) {
+        gl_heap_free(heap, p);                  /* a misuse gets a status, ignored here */
         return;
     }
     resolve();
@@ -82,11 +86,13 @@ void *realloc(void *p, size_t n)
 {
     if (p == NULL)
         return malloc(n);
-    size_t old = heap != NULL ? class_pages_usable_size(heap, p) : 0;
-    if (old == 0) {
+    if (heap == NULL || !class_pages_in_segment(heap, p)) {
         resolve();
         return next_realloc(p, n);
     }
+    size_t old = class_pages_usable_size(heap, p);
+    if (old == 0)
+        return NULL;                            /* no block starts at p */
     if (n <= old)
         return p;
     void *q = malloc(n);
@@ -101,9 +107,8 @@ size_t malloc_usable_size(void *p)
 {
     if (p == NULL)
         return 0;
-    size_t own = heap != NULL ? class_pages_usable_size(heap, p) : 0;
-    if (own != 0)
-        return own;
+    if (heap != NULL && class_pages_in_segment(heap, p))
+        return class_pages_usable_size(heap, p);
     resolve();
     return next_usable_size(p);
 }
