@@ -315,6 +315,42 @@ class ThreadingTest {
         heap.check();
     }
 
+    /**
+     * An arena's large block, once unmapped, is remembered where the default heap looks for
+     * pointers no arena knows, so that a second free of it is a double free. When a new mapping
+     * covers its address, a pointer there is an interior pointer of a live block, refused as
+     * foreign; CI once saw such a pointer reported as a double free. The gone block is 64 MiB,
+     * a size few holes fit, so that the kernel puts it below every mapping, and a larger mapping
+     * then takes its hole and the free space under it; the new mapping grows a MiB at a time
+     * until one covers the address.
+     */
+    @Test
+    void anArenasGoneLargeBlockIsNoDoubleFreeOnceANewMappingCoversItsAddress() throws Exception {
+        assumeTrue(TestMemory.membarrierExpedited(), "no membarrier here: the default heap is never biased, and makes no arenas");
+        GlimmerHeap heap = Glimmer.defaultHeap();
+        long[] gone = new long[1];
+        assertNull(inAnotherThread(() -> {
+            gone[0] = heap.malloc(64 * TestMemory.MiB);
+            heap.free(gone[0]);
+        }));
+        assertThrows(DoubleFreeException.class, () -> heap.free(gone[0]), "a second free of the gone block");
+        long errors = heap.stats().totalErrors();
+        boolean covered = false;
+        for (long size = 65 * TestMemory.MiB; size <= 96 * TestMemory.MiB && !covered; size += TestMemory.MiB) {
+            long q = heap.malloc(size);
+            covered = gone[0] > q && gone[0] < q + size;
+            if (covered) {
+                InvalidPointerException e = assertThrows(InvalidPointerException.class, () -> heap.free(gone[0]),
+                        "the gone block's address, " + (gone[0] - q) + " bytes into a live " + size + "-byte block");
+                assertEquals(gone[0], e.address());
+                assertEquals(errors + 1, heap.stats().totalErrors());
+            }
+            heap.free(q);
+        }
+        assumeTrue(covered, "no new mapping of 65..96 MiB covered the gone block's address");
+        heap.check();
+    }
+
     @Test
     void aSharedHeapIsBiasedToItsCreatorUntilAnotherThreadCallsIt() throws Exception {
         boolean biasable = TestMemory.membarrierExpedited();
