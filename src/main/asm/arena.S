@@ -27,8 +27,7 @@
  *     its own blocks, or misuse reported as before.  An arena's large block
  *     that is gone (unmapped, or moved by a resize) is also put in a ring of
  *     the arenas' own, gl__arena_gone, which the default heap reads: a second
- *     free of it is a double free there, not a foreign pointer -- until a
- *     heap maps that address again (gl__arena_forget_gone).
+ *     free of it is a double free there, not a foreign pointer.
  * The map is read without a lock.  A live block's segment stays mapped, and
  * its byte set, for as long as the block lives, so a live block always finds
  * its arena; a pointer that is not live may be sent to any arena, whose
@@ -44,8 +43,7 @@
  *
  * Lock order: gl__arena_lock (making an arena), then the list of locked
  * heaps (gl_heap_create links the arena), then a heap's lock, then
- * gl__arena_large_lock (taken inside an arena's large-block calls, and by
- * any heap that maps memory, to drop that memory from gl__arena_gone).
+ * gl__arena_large_lock (taken inside an arena's large-block calls).
  * gl_fork_prepare takes them in that order (fork.S).
  */
 #include "gl_layout.h"
@@ -282,26 +280,6 @@ HIDDEN_ENTRY(gl__arena_large_gone)
         CFI_POP %rbx
 1:      ret
 END(gl__arena_large_gone)
-
-/*
- * gl__arena_forget_gone(base, length)
- *   Drops every address inside [base, base + length) from gl__arena_gone:
- *   a heap, any heap, has just mapped that memory, so a pointer there is
- *   no second free of an arena's large block that lay there before, and
- *   the default heap must not report it as one (it answers for pointers
- *   no arena knows, an interior pointer of the new mapping among them).
- *   rsi = base, rdx = length, both kept.  Clobbers rax, rcx, rdi.
- */
-HIDDEN_ENTRY(gl__arena_forget_gone)
-        cmpl    $0, gl__arena_count(%rip)
-        je      1f                              /* no arena yet: the ring is empty */
-        leaq    gl__arena_large_lock(%rip), %rdi
-        call    gl__spin_lock
-        leaq    gl__arena_gone(%rip), %rdi
-        call    gl__gone_ring_forget
-        movl    $0, gl__arena_large_lock(%rip)
-1:      ret
-END(gl__arena_forget_gone)
 
 /*
  * gl__arena_segment_mapped(heap, seg) -> eax = 0, or -1 when the map cannot

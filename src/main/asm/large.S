@@ -187,37 +187,22 @@ END(gl__large_remember_gone)
 
 /*
  * gl__large_forget_gone(heap, base, length)
- *   Drops every address inside [base, base + length) from H_LARGE_GONE and
- *   from the arenas' ring, gl__arena_gone: a new or grown mapping made it
- *   live memory again, so a pointer there is no second free of a block
- *   that was there before.  rdi = heap, rsi = base, rdx = length, both
- *   kept.  Clobbers rax, rcx, rdi.
+ *   Drops from H_LARGE_GONE every address inside [base, base + length): a
+ *   new or grown mapping made it live memory again.  rdi = heap, rsi = base,
+ *   rdx = length.  Leaf.  Clobbers rax, rcx.
  */
 HIDDEN_ENTRY(gl__large_forget_gone)
-        leaq    H_LARGE_GONE(%rdi), %rdi
-        call    gl__gone_ring_forget
-        jmp     gl__arena_forget_gone
-END(gl__large_forget_gone)
-
-/*
- * gl__gone_ring_forget(ring, base, length)
- *   Zeroes the entries of a ring of LARGE_GONE_SLOTS gone user pointers
- *   (H_LARGE_GONE, gl__arena_gone) that lie inside [base, base + length).
- *   rdi = ring, rsi = base, rdx = length, all three kept.  Leaf.
- *   Clobbers rax, rcx.
- */
-HIDDEN_ENTRY(gl__gone_ring_forget)
         xorl    %ecx, %ecx
-1:      movq    (%rdi,%rcx,8), %rax
+1:      movq    H_LARGE_GONE(%rdi,%rcx,8), %rax
         subq    %rsi, %rax
         cmpq    %rdx, %rax                      /* inside [base, base + length)? */
         jae     2f
-        movq    $0, (%rdi,%rcx,8)
+        movq    $0, H_LARGE_GONE(%rdi,%rcx,8)
 2:      incl    %ecx
         cmpl    $LARGE_GONE_SLOTS, %ecx
         jb      1b
         ret
-END(gl__gone_ring_forget)
+END(gl__large_forget_gone)
 
 /*
  * gl__large_resize(heap, p, size) -> rax = the block's user pointer, or 0

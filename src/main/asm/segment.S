@@ -131,10 +131,7 @@ HIDDEN_ENTRY(gl__segment_new)
         movq    %rax, %rdi
         movl    $SEG_SIZE, %esi
         call    gl__os_advise_huge
-3:      movq    %r12, %rsi
-        movl    $SEG_SIZE, %edx
-        call    gl__arena_forget_gone           /* live memory now, whoever's it was */
-        movq    %rbx, %rdi
+3:      movq    %rbx, %rdi
         movq    %r12, %rsi
         call    gl__arena_segment_mapped        /* an arena's: the map names it */
         testl   %eax, %eax
