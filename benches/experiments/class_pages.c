@@ -36,7 +36,11 @@
  *   -DHEADERLESS    no header: 8-byte granules and classes, as mimalloc's
  *                   small sizes; free validates the segment, the start bit
  *                   and that the block is not free already
- *   -DFAST_ASM -DFRONT_LIFO=64 -DPAGE_SHIFT=14
+ *   -DMAP_ONLY      a block in the free map is marked there only: its
+ *                   header stays as it was in use, so the map's paths write
+ *                   no header, and free tells a double free by the map bit
+ *                   (as HEADERLESS does); no LIFO
+ *   -DFAST_ASM -DPAGE_SHIFT=14, and -DFRONT_LIFO=N or -DMAP_ONLY
  *                   with class_pages_fast.S: malloc's and free's fast paths
  *                   in assembly, these C functions their slow paths
  */
@@ -48,15 +52,18 @@
 #if defined(FRONT_LIFO) && defined(HEADERLESS)
 #error "FRONT_LIFO marks blocks CACHED in their headers: not with HEADERLESS"
 #endif
+#if defined(MAP_ONLY) && (defined(FRONT_LIFO) || defined(HEADERLESS))
+#error "MAP_ONLY: a header variant without a LIFO (whose pushes would have to test the map too)"
+#endif
 
 #ifdef FAST_ASM
 /* class_pages_fast.S has gl_heap_malloc and gl_heap_free; the C ones below
  * become their slow paths */
 #include <stddef.h>
 #include "class_pages_layout.h"
-#if defined(HEADERLESS) || !defined(FRONT_LIFO) || FRONT_LIFO != CP_FRONT_LIFO || \
+#if defined(HEADERLESS) || !(defined(FRONT_LIFO) || defined(MAP_ONLY)) || \
     !defined(PAGE_SHIFT) || PAGE_SHIFT != CP_PAGE_SHIFT
-#error "FAST_ASM: build with -DFRONT_LIFO=64 -DPAGE_SHIFT=14 (class_pages_layout.h)"
+#error "FAST_ASM: build with -DFRONT_LIFO=N or -DMAP_ONLY, and -DPAGE_SHIFT=14 (class_pages_layout.h)"
 #endif
 #define gl_heap_malloc cp_malloc_slow
 #define gl_heap_free cp_free_slow
@@ -157,9 +164,11 @@ _Static_assert(offsetof(heap, curbase) == CP_H_CURBASE, "curbase");
 _Static_assert(offsetof(heap, segtab) == CP_H_SEGTAB, "segtab");
 _Static_assert(offsetof(heap, key) == CP_H_KEY, "key");
 _Static_assert(offsetof(heap, class_of) == CP_H_CLASS_OF, "class_of");
+#ifdef FRONT_LIFO
 _Static_assert(offsetof(heap, top) == CP_H_TOP, "top");
 _Static_assert(offsetof(heap, floor) == CP_H_FLOOR, "floor");
 _Static_assert(offsetof(heap, lim) == CP_H_LIM, "lim");
+#endif
 _Static_assert(offsetof(struct segment, free_map) == CP_S_FREE_MAP, "free_map");
 _Static_assert(offsetof(struct segment, pages) == CP_S_PAGES, "pages");
 _Static_assert(sizeof(struct page_info) == 1 << CP_PI_SHIFT, "page_info");
@@ -251,7 +260,9 @@ __attribute__((noinline)) static struct page_info *take_page(heap *h, unsigned c
     madvise((void *)page, PAGE_SIZE_, MADV_POPULATE_WRITE);   /* as Glimmer populates its top */
     uintptr_t size = (uintptr_t)cls << GRANULE_SHIFT;
     for (uintptr_t p = page + HEADER + (HEADER ? 8 : 0); p - HEADER + size <= page + PAGE_SIZE_; p += size) {
-#ifndef HEADERLESS
+#if defined(MAP_ONLY)
+        *(uint64_t *)(p - HEADER) = header_of(h, p, cls);
+#elif !defined(HEADERLESS)
         *(uint64_t *)(p - HEADER) = header_of(h, p, cls) | (1ull << FREE_BIT);
 #endif
         uintptr_t g = (p & (SEG_SIZE - 1)) >> GRANULE_SHIFT;
@@ -313,7 +324,7 @@ static inline void *page_malloc(heap *h, unsigned c)
         if (__builtin_expect(bits != 0, 1)) {
             *wp = bits & (bits - 1);
             uintptr_t p = h->curbase[c] + ((uintptr_t)__builtin_ctzll(bits) << GRANULE_SHIFT);
-#ifndef HEADERLESS
+#if !defined(HEADERLESS) && !defined(MAP_ONLY)
             __asm__ volatile("btrq %1, -8(%0)" : : "r"(p), "i"(FREE_BIT) : "memory", "cc");
 #endif
             return (void *)p;
@@ -385,7 +396,12 @@ int gl_heap_free(heap *h, void *ptr)
         return 0;
     }
 #endif
+#ifdef MAP_ONLY
+    if (s->free_map[w] & bit)
+        return -2;                                     /* double free */
+#else
     *(uint64_t *)(p - HEADER) = header | (1ull << FREE_BIT);
+#endif
 #endif
     s->free_map[w] |= bit;
     struct page_info *pi = &s->pages[offset >> PAGE_SHIFT];

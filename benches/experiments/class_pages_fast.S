@@ -1,18 +1,27 @@
 /*
  * class_pages_fast.S - the class-pages prototype's malloc and free fast
- * paths in assembly (built with class_pages.c -DFAST_ASM -DFRONT_LIFO=64
- * -DPAGE_SHIFT=14, whose C malloc and free become the slow paths): what the
- * design costs per call when it is written the way Glimmer's fast paths are,
- * so that `ab` can put it beside them.  Not Glimmer.
+ * paths in assembly (built with class_pages.c -DFAST_ASM -DPAGE_SHIFT=14
+ * and -DFRONT_LIFO=N or -DMAP_ONLY, whose C malloc and free become
+ * the slow paths): what the design costs per call when it is written the
+ * way Glimmer's fast paths are, so that `ab` can put it beside them.  Not
+ * Glimmer.
  *
  * malloc: a request of at most 1000 bytes pops its class's LIFO; an empty
- * LIFO takes the lowest free block of the class's current free-map word.
+ * LIFO (or none) takes the lowest free block of the class's current
+ * free-map word.
  * free: Glimmer's own checks (OWNED_BLOCK_TEST from src/main/asm/gl_layout.h:
  * the segment table, the start bit, the tag; the prototype's heap and
  * segments keep what it reads where Glimmer's do), a small class, then a
- * push on the LIFO, or, when it is full, the block's bit in the free map
- * (and its page onto the class's list if the page was full).  Anything
- * else goes to the C functions, with the arguments untouched.
+ * push on the LIFO, or, when it is full (or there is none), the block's bit
+ * in the free map (and its page onto the class's list if the page was
+ * full).  Anything else goes to the C functions, with the arguments
+ * untouched.
+ *
+ * A block in the free map is marked FREE in its header, except with
+ * MAP_ONLY: then only its bit says so -- malloc's map path writes no
+ * header, and free tells a double free by finding the bit set (the slow
+ * path reports it).  Without a LIFO, free runs OWNED_BLOCK_TEST's steps
+ * inline, keeping the segment and the word's offset for the free map.
  */
 #undef PAGE_SHIFT                       /* -DPAGE_SHIFT is class_pages.c's; gl_layout.h's is the OS page */
 #include "gl_layout.h"
@@ -32,6 +41,7 @@ ENTRY(gl_heap_malloc)
         cmpq    $CP_MAX_REQUEST, %rsi
         ja      .Lmalloc_slow
         movzbl  CP_H_CLASS_OF(%rdi,%rsi), %ecx
+#ifdef FRONT_LIFO
         movq    CP_H_TOP(%rdi,%rcx,8), %rax
         cmpq    CP_H_FLOOR(%rdi,%rcx,8), %rax
         je      .Lmalloc_map
@@ -43,25 +53,27 @@ ENTRY(gl_heap_malloc)
         ret
         .p2align 4
 .Lmalloc_map:
+#endif
         movq    CP_H_CURW(%rdi,%rcx,8), %r8
         movq    (%r8), %rax
-        testq   %rax, %rax
-        jz      .Lmalloc_slow                   /* the word is used up */
-        leaq    -1(%rax), %rdx
-        andq    %rax, %rdx
+        blsrq   %rax, %rdx                      /* CF: the word was used up */
+        jc      .Lmalloc_slow
         movq    %rdx, (%r8)                     /* its lowest free block taken */
         tzcntq  %rax, %rax
         shlq    $4, %rax
         addq    CP_H_CURBASE(%rdi,%rcx,8), %rax
+#ifndef MAP_ONLY
         btrq    $HDR_FREE_BIT, -8(%rax)
+#endif
         ret
 .Lmalloc_slow:
         jmp     cp_malloc_slow
 END(gl_heap_malloc)
 
-/* int gl_heap_free(heap *h, void *p); clobbers rax, rcx, rdx, rsi, r8 */
+/* int gl_heap_free(heap *h, void *p); clobbers rax, rcx, rdx, rsi, r8, r9 */
         .p2align 6
 ENTRY(gl_heap_free)
+#ifdef FRONT_LIFO
         OWNED_BLOCK_TEST .Lfree_slow            /* rax = class (huge if flagged), ecx = p >> 4 */
         cmpq    $SMALL_MAX_CLASS, %rax
         ja      .Lfree_slow
@@ -76,15 +88,50 @@ ENTRY(gl_heap_free)
         ret
         .p2align 4
 .Lfree_map:
-        btsq    $HDR_FREE_BIT, -8(%rsi)
         movq    %rsi, %rdx
         andq    $-SEG_SIZE, %rdx                /* the segment */
         movl    %ecx, %eax
         shrl    $3, %eax
         andl    $SEG_STARTS_WORD_MASK, %eax     /* p's word of the start bitmap, in bytes */
+#else
+        /* OWNED_BLOCK_TEST's steps, keeping the segment in rdx and the
+         * word's offset in rax */
+        leaq    -8(%rsi), %rdx
+        rorq    $4, %rdx
+        leal    1(%rdx), %ecx                   /* p >> 4: the bit */
+        shrq    $SEG_SHIFT - 4, %rdx
+        movzbl  %dl, %eax
+        cmpq    %rdx, H_SEGTAB(%rdi,%rax,8)
+        jne     .Lfree_slow
+        shlq    $SEG_SHIFT, %rdx                /* the segment */
+        movl    %ecx, %eax
+        shrl    $3, %eax
+        andl    $SEG_STARTS_WORD_MASK, %eax     /* p's word, in bytes */
+        movq    SEG_STARTS(%rdx,%rax), %r8
+        btq     %rcx, %r8
+        jnc     .Lfree_slow
+        movq    -8(%rsi), %r8                   /* header */
+        movq    %r8, %r9
+        shrq    $HDR_CLASS_SHIFT, %r9           /* class, or huge if flagged */
+        xorw    %si, %r8w
+        addw    %r9w, %r8w
+        cmpw    H_KEY(%rdi), %r8w
+        jne     .Lfree_slow
+        cmpq    $SMALL_MAX_CLASS, %r9
+        ja      .Lfree_slow
+#endif
+        /* the same word of the free map */
+#ifdef MAP_ONLY
+        movq    CP_S_FREE_MAP(%rdx,%rax), %r8
+        btsq    %rcx, %r8
+        jc      .Lfree_slow                     /* free already */
+        movq    %r8, CP_S_FREE_MAP(%rdx,%rax)
+#else
+        btsq    $HDR_FREE_BIT, -8(%rsi)
         xorl    %r8d, %r8d
         btsq    %rcx, %r8
-        orq     %r8, CP_S_FREE_MAP(%rdx,%rax)   /* the same word of the free map */
+        orq     %r8, CP_S_FREE_MAP(%rdx,%rax)
+#endif
         andl    $SEG_OFFSET_MASK, %esi
         shrl    $CP_PAGE_SHIFT, %esi
         shll    $CP_PI_SHIFT, %esi

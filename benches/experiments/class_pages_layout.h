@@ -8,7 +8,6 @@
 
 #define CP_SEG_SHIFT        21
 #define CP_PAGE_SHIFT       14             /* FAST_ASM is built with 16 KiB pages */
-#define CP_FRONT_LIFO       64             /* and a 64-slot LIFO per class */
 #define CP_MAX_REQUEST      1000
 #define CP_FREE_BIT         61
 #define CP_CACHED_BIT       62
@@ -22,7 +21,7 @@
 #define CP_H_CLASS_OF       5304           /* uint8_t[1001] */
 #define CP_H_TOP            6312           /* void **[128] */
 #define CP_H_FLOOR          7336           /* void **[128]: slots[c] */
-#define CP_H_LIM            8360           /* void **[128]: slots[c] + CP_FRONT_LIFO */
+#define CP_H_LIM            8360           /* void **[128]: slots[c] + FRONT_LIFO */
 
 /* struct segment: the start bitmap at Glimmer's SEG_STARTS */
 #define CP_S_STARTS         64             /* uint64_t[2048] */
