@@ -40,6 +40,10 @@
  *                   header stays as it was in use, so the map's paths write
  *                   no header, and free tells a double free by the map bit
  *                   (as HEADERLESS does); no LIFO
+ *   -DMAP_ONLY -DFRONT_SLOT
+ *                   and one slot per class in front: a free puts the block
+ *                   there when it is empty (a block in it is marked
+ *                   nowhere: free compares with it), a malloc takes it
  *   -DFAST_ASM -DPAGE_SHIFT=14, and -DFRONT_LIFO=N or -DMAP_ONLY
  *                   with class_pages_fast.S: malloc's and free's fast paths
  *                   in assembly, these C functions their slow paths
@@ -54,6 +58,9 @@
 #endif
 #if defined(MAP_ONLY) && (defined(FRONT_LIFO) || defined(HEADERLESS))
 #error "MAP_ONLY: a header variant without a LIFO (whose pushes would have to test the map too)"
+#endif
+#if defined(FRONT_SLOT) && !defined(MAP_ONLY)
+#error "FRONT_SLOT goes with MAP_ONLY"
 #endif
 
 #ifdef FAST_ASM
@@ -148,6 +155,9 @@ typedef struct heap {
     uint32_t next_page;
     uint64_t empty_word;                   /* always 0: a class without a page misses once */
     uint8_t class_of[MAX_REQUEST + 1];
+#ifdef FRONT_SLOT
+    void *slot[CLASSES];                   /* the class's last freed block, or NULL */
+#endif
 #ifdef FRONT_LIFO
     void **top[CLASSES];
 #ifdef FAST_ASM
@@ -164,6 +174,9 @@ _Static_assert(offsetof(heap, curbase) == CP_H_CURBASE, "curbase");
 _Static_assert(offsetof(heap, segtab) == CP_H_SEGTAB, "segtab");
 _Static_assert(offsetof(heap, key) == CP_H_KEY, "key");
 _Static_assert(offsetof(heap, class_of) == CP_H_CLASS_OF, "class_of");
+#ifdef FRONT_SLOT
+_Static_assert(offsetof(heap, slot) == CP_H_SLOT, "slot");
+#endif
 #ifdef FRONT_LIFO
 _Static_assert(offsetof(heap, top) == CP_H_TOP, "top");
 _Static_assert(offsetof(heap, floor) == CP_H_FLOOR, "floor");
@@ -348,6 +361,13 @@ void *gl_heap_malloc(heap *h, size_t n)
         return (void *)p;
     }
 #endif
+#ifdef FRONT_SLOT
+    void *q = h->slot[c];
+    if (q != NULL) {
+        h->slot[c] = NULL;
+        return q;
+    }
+#endif
     return page_malloc(h, c);
 }
 
@@ -399,6 +419,14 @@ int gl_heap_free(heap *h, void *ptr)
 #ifdef MAP_ONLY
     if (s->free_map[w] & bit)
         return -2;                                     /* double free */
+#ifdef FRONT_SLOT
+    if (h->slot[cls] == NULL) {
+        h->slot[cls] = ptr;
+        return 0;
+    }
+    if (h->slot[cls] == ptr)
+        return -2;                                     /* double free */
+#endif
 #else
     *(uint64_t *)(p - HEADER) = header | (1ull << FREE_BIT);
 #endif

@@ -54,6 +54,15 @@ ENTRY(gl_heap_malloc)
         .p2align 4
 .Lmalloc_map:
 #endif
+#ifdef FRONT_SLOT
+        movq    CP_H_SLOT(%rdi,%rcx,8), %rax
+        testq   %rax, %rax
+        jz      .Lmalloc_map
+        movq    $0, CP_H_SLOT(%rdi,%rcx,8)
+        ret
+        .p2align 4
+.Lmalloc_map:
+#endif
         movq    CP_H_CURW(%rdi,%rcx,8), %r8
         movq    (%r8), %rax
         blsrq   %rax, %rdx                      /* CF: the word was used up */
@@ -125,6 +134,17 @@ ENTRY(gl_heap_free)
         movq    CP_S_FREE_MAP(%rdx,%rax), %r8
         btsq    %rcx, %r8
         jc      .Lfree_slow                     /* free already */
+#ifdef FRONT_SLOT
+        movq    CP_H_SLOT(%rdi,%r9,8), %r10
+        testq   %r10, %r10
+        jnz     .Lfree_slot_taken
+        movq    %rsi, CP_H_SLOT(%rdi,%r9,8)     /* the class's slot */
+        xorl    %eax, %eax
+        ret
+.Lfree_slot_taken:
+        cmpq    %r10, %rsi
+        je      .Lfree_slow                     /* in the slot already */
+#endif
         movq    %r8, CP_S_FREE_MAP(%rdx,%rax)
 #else
         btsq    $HDR_FREE_BIT, -8(%rsi)

@@ -20,6 +20,7 @@
 #define CP_H_CURBASE        3232           /* uintptr_t[128] */
 #define CP_H_CLASS_OF       5304           /* uint8_t[1001] */
 #define CP_H_TOP            6312           /* void **[128] */
+#define CP_H_SLOT           6312           /* void *[128], FRONT_SLOT (instead of the LIFO) */
 #define CP_H_FLOOR          7336           /* void **[128]: slots[c] */
 #define CP_H_LIM            8360           /* void **[128]: slots[c] + FRONT_LIFO */
 
