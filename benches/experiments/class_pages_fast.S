@@ -1,14 +1,14 @@
 /*
  * class_pages_fast.S - the class-pages prototype's malloc and free fast
  * paths in assembly (built with class_pages.c -DFAST_ASM -DPAGE_SHIFT=14
- * and -DFRONT_LIFO=N or -DMAP_ONLY, whose C malloc and free become
- * the slow paths): what the design costs per call when it is written the
- * way Glimmer's fast paths are, so that `ab` can put it beside them.  Not
- * Glimmer.
+ * and -DFRONT_LIFO=N, -DMAP_ONLY or -DMAP_ONLY -DFRONT_SLOT, whose C
+ * malloc and free become the slow paths): what the design costs per call
+ * when it is written the way Glimmer's fast paths are, so that `ab` can
+ * put it beside them.  Not Glimmer.
  *
- * malloc: a request of at most 1000 bytes pops its class's LIFO; an empty
- * LIFO (or none) takes the lowest free block of the class's current
- * free-map word.
+ * malloc: a request of at most 1000 bytes pops its class's LIFO (or takes
+ * its slot); an empty LIFO (or none) takes the lowest free block of the
+ * class's current free-map word.
  * free: Glimmer's own checks (OWNED_BLOCK_TEST from src/main/asm/gl_layout.h:
  * the segment table, the start bit, the tag; the prototype's heap and
  * segments keep what it reads where Glimmer's do), a small class, then a
@@ -22,6 +22,10 @@
  * header, and free tells a double free by finding the bit set (the slow
  * path reports it).  Without a LIFO, free runs OWNED_BLOCK_TEST's steps
  * inline, keeping the segment and the word's offset for the free map.
+ *
+ * FRONT_SLOT: one slot per class in front of the map, marked nowhere: free
+ * fills it when it is empty (after the map bit said the block is not free
+ * already) and refuses the block that is in it; malloc empties it first.
  */
 #undef PAGE_SHIFT                       /* -DPAGE_SHIFT is class_pages.c's; gl_layout.h's is the OS page */
 #include "gl_layout.h"
@@ -79,7 +83,7 @@ ENTRY(gl_heap_malloc)
         jmp     cp_malloc_slow
 END(gl_heap_malloc)
 
-/* int gl_heap_free(heap *h, void *p); clobbers rax, rcx, rdx, rsi, r8, r9 */
+/* int gl_heap_free(heap *h, void *p); clobbers rax, rcx, rdx, rsi, r8-r10 */
         .p2align 6
 ENTRY(gl_heap_free)
 #ifdef FRONT_LIFO
