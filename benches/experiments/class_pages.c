@@ -44,6 +44,10 @@
  *                   and one slot per class in front: a free puts the block
  *                   there when it is empty (a block in it is marked
  *                   nowhere: free compares with it), a malloc takes it
+ *   -DWORD_LISTED   (with FAST_ASM and MAP_ONLY) whether a page is listed
+ *                   is also kept for each of its map words, where free
+ *                   finds it with the word's own offset; and the assembly's
+ *                   malloc moves on to the next word of the page itself
  *   -DFAST_ASM -DPAGE_SHIFT=14, and -DFRONT_LIFO=N or -DMAP_ONLY
  *                   with class_pages_fast.S: malloc's and free's fast paths
  *                   in assembly, these C functions their slow paths
@@ -61,6 +65,9 @@
 #endif
 #if defined(FRONT_SLOT) && !defined(MAP_ONLY)
 #error "FRONT_SLOT goes with MAP_ONLY"
+#endif
+#if defined(WORD_LISTED) && !(defined(MAP_ONLY) && defined(FAST_ASM))
+#error "WORD_LISTED is for the assembly's MAP_ONLY free"
 #endif
 
 #ifdef FAST_ASM
@@ -117,6 +124,9 @@ struct segment {
     uint64_t starts[MAP_WORDS];            /* block starts, by user pointer */
     uint64_t free_map[MAP_WORDS];          /* free blocks, same geometry */
     struct page_info pages[PAGES];
+#ifdef WORD_LISTED
+    uint64_t listed_w[MAP_WORDS];          /* a page's listed, once per map word of it */
+#endif
 };
 #define FIRST_PAGE ((sizeof(struct segment) + PAGE_SIZE_ - 1) / PAGE_SIZE_)
 
@@ -192,6 +202,11 @@ _Static_assert(FREE_BIT == CP_FREE_BIT && CACHED_BIT == CP_CACHED_BIT, "bits");
 __attribute__((visibility("hidden"))) void *cp_malloc_slow(heap *h, size_t n);
 __attribute__((visibility("hidden"))) int cp_free_slow(heap *h, void *ptr);
 __attribute__((visibility("hidden"))) int cp_list_page(heap *h, struct page_info *pi);
+_Static_assert(offsetof(heap, empty_word) == CP_H_EMPTY_WORD, "empty_word");
+#ifdef WORD_LISTED
+_Static_assert(offsetof(struct segment, listed_w) == CP_S_LISTED, "listed_w");
+_Static_assert(WORD_SPAN == 1024 && WORDS_PER_PAGE == 16, "the assembly's word steps");
+#endif
 #endif
 
 void *gl_heap_malloc(heap *h, size_t n);
@@ -286,6 +301,17 @@ __attribute__((noinline)) static struct page_info *take_page(heap *h, unsigned c
     return &s->pages[k];
 }
 
+static inline void set_listed(struct page_info *pi, uint8_t listed)
+{
+    pi->listed = listed;
+#ifdef WORD_LISTED
+    struct segment *s = segment_of((uintptr_t)pi);
+    uintptr_t first = (uintptr_t)(pi - s->pages) * WORDS_PER_PAGE;
+    for (uintptr_t v = first; v < first + WORDS_PER_PAGE; v++)
+        s->listed_w[v] = listed;
+#endif
+}
+
 static inline void make_current(heap *h, unsigned c, struct segment *s, uintptr_t w)
 {
     h->curw[c] = &s->free_map[w];
@@ -310,14 +336,14 @@ __attribute__((noinline)) static int refill(heap *h, unsigned c)
                 make_current(h, c, s, v);
                 return 1;
             }
-        s->pages[w / WORDS_PER_PAGE].listed = 0;       /* full: listed again at its next free */
+        set_listed(&s->pages[w / WORDS_PER_PAGE], 0);  /* full: listed again at its next free */
     }
     struct page_info *pi = h->nonfull[c];
     if (pi != NULL)
         h->nonfull[c] = pi->next;
     else if ((pi = take_page(h, c)) == NULL)
         return 0;
-    pi->listed = 1;
+    set_listed(pi, 1);
     struct segment *s = segment_of((uintptr_t)pi);
     uintptr_t first = (uintptr_t)(pi - s->pages) * WORDS_PER_PAGE;
     for (uintptr_t v = first; v < first + WORDS_PER_PAGE; v++)
@@ -373,7 +399,7 @@ void *gl_heap_malloc(heap *h, size_t n)
 
 __attribute__((noinline)) static void list_page(heap *h, struct page_info *pi)
 {
-    pi->listed = 1;
+    set_listed(pi, 1);
     pi->next = h->nonfull[pi->cls];
     h->nonfull[pi->cls] = pi;
 }

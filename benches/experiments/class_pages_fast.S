@@ -26,6 +26,11 @@
  * FRONT_SLOT: one slot per class in front of the map, marked nowhere: free
  * fills it when it is empty (after the map bit said the block is not free
  * already) and refuses the block that is in it; malloc empties it first.
+ *
+ * WORD_LISTED (MAP_ONLY): free reads whether the page is listed at the
+ * offset of the block's own map word (one compare, no page_info address),
+ * and malloc moves on through the rest of the page's words itself, the C
+ * slow path only when the page has none left.
  */
 #undef PAGE_SHIFT                       /* -DPAGE_SHIFT is class_pages.c's; gl_layout.h's is the OS page */
 #include "gl_layout.h"
@@ -70,7 +75,11 @@ ENTRY(gl_heap_malloc)
         movq    CP_H_CURW(%rdi,%rcx,8), %r8
         movq    (%r8), %rax
         blsrq   %rax, %rdx                      /* CF: the word was used up */
+#ifdef WORD_LISTED
+        jc      .Lmalloc_next_word
+#else
         jc      .Lmalloc_slow
+#endif
         movq    %rdx, (%r8)                     /* its lowest free block taken */
         tzcntq  %rax, %rax
         shlq    $4, %rax
@@ -79,6 +88,32 @@ ENTRY(gl_heap_malloc)
         btrq    $HDR_FREE_BIT, -8(%rax)
 #endif
         ret
+#ifdef WORD_LISTED
+        .p2align 4
+.Lmalloc_next_word:
+        /* the following words of the same page, 1 KiB of blocks each */
+        leaq    CP_H_EMPTY_WORD(%rdi), %rdx
+        cmpq    %rdx, %r8
+        je      .Lmalloc_slow                   /* no page yet */
+        movq    CP_H_CURBASE(%rdi,%rcx,8), %r9
+.Lmalloc_scan:
+        addq    $8, %r8
+        addq    $1024, %r9
+        movl    %r8d, %edx
+        subl    $CP_S_FREE_MAP, %edx
+        testl   $15 << 3, %edx                  /* the first word of the next page? */
+        jz      .Lmalloc_slow
+        movq    (%r8), %rax
+        blsrq   %rax, %rdx
+        jc      .Lmalloc_scan
+        movq    %rdx, (%r8)
+        movq    %r8, CP_H_CURW(%rdi,%rcx,8)
+        movq    %r9, CP_H_CURBASE(%rdi,%rcx,8)
+        tzcntq  %rax, %rax
+        shlq    $4, %rax
+        addq    %r9, %rax
+        ret
+#endif
 .Lmalloc_slow:
         jmp     cp_malloc_slow
 END(gl_heap_malloc)
@@ -150,6 +185,13 @@ ENTRY(gl_heap_free)
         je      .Lfree_slow                     /* in the slot already */
 #endif
         movq    %r8, CP_S_FREE_MAP(%rdx,%rax)
+#ifdef WORD_LISTED
+        cmpb    $0, CP_S_LISTED(%rdx,%rax)
+        je      .Lfree_page_info
+        xorl    %eax, %eax
+        ret
+.Lfree_page_info:
+#endif
 #else
         btsq    $HDR_FREE_BIT, -8(%rsi)
         xorl    %r8d, %r8d

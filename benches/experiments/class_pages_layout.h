@@ -18,6 +18,7 @@
 #define CP_H_SEGTAB         160            /* uintptr_t[256] */
 #define CP_H_CURW           2208           /* uint64_t *[128] */
 #define CP_H_CURBASE        3232           /* uintptr_t[128] */
+#define CP_H_EMPTY_WORD     5296           /* uint64_t, always 0 */
 #define CP_H_CLASS_OF       5304           /* uint8_t[1001] */
 #define CP_H_TOP            6312           /* void **[128] */
 #define CP_H_SLOT           6312           /* void *[128], FRONT_SLOT (instead of the LIFO) */
@@ -30,5 +31,6 @@
 #define CP_S_PAGES          32832          /* struct page_info[128], 16 bytes each */
 #define CP_PI_SHIFT         4
 #define CP_PI_LISTED        9
+#define CP_S_LISTED         34880          /* uint64_t[2048], WORD_LISTED: the page's listed, per map word */
 
 #endif
